@@ -1,0 +1,116 @@
+"""The audit journal's write side: one function per kind of event.
+
+Services call these inside their `transaction.atomic` block, so a change and its journal
+line commit or roll back together.
+"""
+
+import datetime
+import decimal
+import uuid
+from typing import Any
+
+from django.db import models, transaction
+
+from lien.core.models import AuditAction, AuditEvent, Membership, User
+
+_SKIPPED_FIELDS = {"password"}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, list | tuple | set):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def snapshot(obj: models.Model) -> dict[str, Any]:
+    """A JSON-ready copy of a row's concrete fields (FKs as ids), for before/after."""
+    data: dict[str, Any] = {}
+    for field in obj._meta.concrete_fields:
+        if field.name in _SKIPPED_FIELDS:
+            continue
+        data[field.attname] = _plain(getattr(obj, field.attname))
+    if obj.pk is not None:
+        for field in obj._meta.many_to_many:
+            data[field.name] = sorted(str(pk) for pk in getattr(obj, field.name).values_list("pk", flat=True))
+    return data
+
+
+def _structure_id_of(obj: models.Model | None) -> uuid.UUID | None:
+    if obj is None:
+        return None
+    if obj._meta.label == "structures.Structure":
+        return obj.pk
+    return getattr(obj, "structure_id", None)
+
+
+def record(
+    *,
+    action: str,
+    actor: Membership | None = None,
+    user: User | None = None,
+    obj: models.Model | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    structure_id: uuid.UUID | None = None,
+    note: str = "",
+    ip_address: str | None = None,
+) -> AuditEvent:
+    """Append one event. `actor` is the membership acting; `user` when there is none."""
+    if user is None and actor is not None:
+        user = actor.user
+    if before is not None and after is not None:
+        # Keep only what changed, so the journal shows the correction, not the whole row.
+        changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+        before = {k: before.get(k) for k in sorted(changed)}
+        after = {k: after.get(k) for k in sorted(changed)}
+    return AuditEvent.objects.create(
+        action=action,
+        actor_id=user.pk if user else None,
+        actor_email=user.email if user else "",
+        actor_role=actor.role if actor else ("admin" if user and user.is_superuser else ""),
+        structure_id=structure_id or _structure_id_of(obj),
+        object_type=obj._meta.label if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        object_repr=str(obj)[:200] if obj is not None else "",
+        before=before,
+        after=after,
+        note=note[:300],
+        ip_address=ip_address,
+    )
+
+
+def record_create(*, actor: Membership | None, obj: models.Model, user: User | None = None):
+    _require_transaction()
+    return record(action=AuditAction.CREATE, actor=actor, user=user, obj=obj, after=snapshot(obj))
+
+
+def record_update(
+    *, actor: Membership | None, obj: models.Model, before: dict, user: User | None = None
+):
+    _require_transaction()
+    return record(
+        action=AuditAction.UPDATE, actor=actor, user=user, obj=obj, before=before, after=snapshot(obj)
+    )
+
+
+def record_delete(
+    *, actor: Membership | None, obj: models.Model, before: dict, user: User | None = None
+):
+    _require_transaction()
+    return record(action=AuditAction.DELETE, actor=actor, user=user, obj=obj, before=before)
+
+
+def record_read(*, actor: Membership, obj: models.Model, note: str = ""):
+    """Journal a read of nominative data (called by the views that show it)."""
+    return record(action=AuditAction.READ, actor=actor, obj=obj, note=note)
+
+
+def _require_transaction() -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Une écriture journalisée doit se faire dans une transaction.")

@@ -1,0 +1,27 @@
+import pytest
+
+from tests.factories import make_membership, make_territories
+
+
+@pytest.fixture
+def territories(db):
+    return make_territories()
+
+
+@pytest.fixture
+def membership_factory(db):
+    return make_membership
+
+
+@pytest.fixture
+def login(client):
+    """Log a membership's user in and make that membership current."""
+
+    def _login(membership):
+        client.force_login(membership.user, backend="lien.core.auth.EmailBackend")
+        session = client.session
+        session["lien_membership_id"] = str(membership.pk)
+        session.save()
+        return client
+
+    return _login
