@@ -11,5 +11,6 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("", core_views.home, name="home"),
     path("accounts/", include("lien.core.urls")),
+    path("", include("lien.structures.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,6 +1,7 @@
 """Factories shared by every test package (one section per app)."""
 
 import datetime
+import itertools
 
 import factory
 
@@ -12,6 +13,7 @@ from lien.referentiel.models import (
     ProjectStage,
 )
 from lien.structures.models import Organisation, OrganisationKind, Service, Structure
+from lien.structures.validators import make_siret
 from lien.territories.models import Level, Territory
 from lien.territories.services import territory_rebuild_ancestors
 
@@ -69,7 +71,9 @@ def make_territories() -> dict[str, Territory]:
         level=Level.DEPARTEMENT, code="62", defaults={"name": "Pas-de-Calais", "parent": region}
     )
     mel, _ = Territory.objects.get_or_create(
-        level=Level.EPCI, code="200093201", defaults={"name": "Métropole Européenne de Lille", "parent": nord}
+        level=Level.EPCI,
+        code="200093201",
+        defaults={"name": "Métropole Européenne de Lille", "parent": nord},
     )
     lille, _ = Territory.objects.get_or_create(
         level=Level.COMMUNE, code="59350", defaults={"name": "Lille", "parent": mel}
@@ -81,26 +85,33 @@ def make_territories() -> dict[str, Territory]:
         level=Level.COMMUNE, code="62041", defaults={"name": "Arras", "parent": pdc}
     )
     qpv, _ = Territory.objects.get_or_create(
-        level=Level.QPV, code="QX05901D", defaults={"name": "Quartier de démonstration", "parent": roubaix, "is_demo": True}
+        level=Level.QPV,
+        code="QX05901D",
+        defaults={"name": "Quartier de démonstration", "parent": roubaix, "is_demo": True},
     )
     lille.secondary_parents.add(nord)
     roubaix.secondary_parents.add(nord)
     territory_rebuild_ancestors()
     return {
-        "region": region, "nord": nord, "pdc": pdc, "mel": mel,
-        "lille": lille, "roubaix": roubaix, "arras": arras, "qpv": qpv,
+        "region": region,
+        "nord": nord,
+        "pdc": pdc,
+        "mel": mel,
+        "lille": lille,
+        "roubaix": roubaix,
+        "arras": arras,
+        "qpv": qpv,
     }
 
 
 # --- structures ---------------------------------------------------------------------------
 
-# Valid SIRETs (Luhn) for tests: SIREN 732829320 + NICs chosen to pass the key.
-_SIRETS = iter(
-    f"{siren}{nic}"
-    for siren in ("732829320", "552100554", "130005481", "180092025")
-    for nic in (f"{n:05d}" for n in range(100000))
-    if __import__("lien.structures.validators", fromlist=["luhn_ok"]).luhn_ok(f"{siren}{nic}")
-)
+_siret_numbers = itertools.count(1)
+
+
+def next_siret() -> str:
+    n = next(_siret_numbers)
+    return make_siret(f"{73282900 + n // 10000:08d}", f"{n % 10000:04d}")
 
 
 class OrganisationFactory(factory.django.DjangoModelFactory):
@@ -117,13 +128,14 @@ class StructureFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Structure de médiation {n}")
     employer_type = factory.SubFactory(EmployerTypeFactory)
-    siret = factory.LazyFunction(lambda: next(_SIRETS))
+    siret = factory.LazyFunction(next_siret)
     commune = factory.LazyFunction(lambda: make_territories()["roubaix"])
 
 
 class ServiceFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Service
+        skip_postgeneration_save = True
 
     structure = factory.SubFactory(StructureFactory)
     name = factory.Sequence(lambda n: f"Dispositif {n}")

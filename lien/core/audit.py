@@ -37,7 +37,9 @@ def snapshot(obj: models.Model) -> dict[str, Any]:
         data[field.attname] = _plain(getattr(obj, field.attname))
     if obj.pk is not None:
         for field in obj._meta.many_to_many:
-            data[field.name] = sorted(str(pk) for pk in getattr(obj, field.name).values_list("pk", flat=True))
+            data[field.name] = sorted(
+                str(pk) for pk in getattr(obj, field.name).values_list("pk", flat=True)
+            )
     return data
 
 
@@ -95,7 +97,12 @@ def record_update(
 ):
     _require_transaction()
     return record(
-        action=AuditAction.UPDATE, actor=actor, user=user, obj=obj, before=before, after=snapshot(obj)
+        action=AuditAction.UPDATE,
+        actor=actor,
+        user=user,
+        obj=obj,
+        before=before,
+        after=snapshot(obj),
     )
 
 

@@ -5,7 +5,8 @@ from django.contrib.auth.backends import ModelBackend
 
 
 def is_demo_email(email: str) -> bool:
-    return email.lower().endswith("@" + settings.DEMO_EMAIL_DOMAIN)
+    domain = email.lower().rpartition("@")[2]
+    return domain == settings.DEMO_EMAIL_DOMAIN or domain.endswith("." + settings.DEMO_EMAIL_DOMAIN)
 
 
 class EmailBackend(ModelBackend):

@@ -10,8 +10,10 @@ def current_membership(request) -> Membership | None:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return None
-    memberships = Membership.objects.active().filter(user=user).select_related(
-        "user", "structure", "organisation", "territory"
+    memberships = (
+        Membership.objects.active()
+        .filter(user=user)
+        .select_related("user", "structure", "organisation", "territory")
     )
     chosen = request.session.get(SESSION_KEY)
     if chosen:

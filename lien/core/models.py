@@ -2,7 +2,6 @@
 
 import uuid
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models import Q
@@ -79,7 +78,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def is_demo(self) -> bool:
-        return self.email.endswith("@" + settings.DEMO_EMAIL_DOMAIN)
+        from lien.core.auth import is_demo_email
+
+        return is_demo_email(self.email)
 
 
 class MembershipQuerySet(models.QuerySet):

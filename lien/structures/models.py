@@ -62,9 +62,7 @@ class Organisation(models.Model):
         blank=True,
         verbose_name=_("programme de financement principal"),
     )
-    siret = models.CharField(
-        _("SIRET"), max_length=14, blank=True, validators=[validate_siret]
-    )
+    siret = models.CharField(_("SIRET"), max_length=14, blank=True, validators=[validate_siret])
     territory = models.ForeignKey(
         "territories.Territory",
         on_delete=models.PROTECT,
@@ -102,9 +100,7 @@ class StructureQuerySet(models.QuerySet):
         if role in (Role.MEDIATOR, Role.COORDINATOR):
             return self.filter(pk=membership.structure_id)
         if role == Role.FUNDER:
-            return self.filter(
-                services__commissioning_bodies=membership.organisation_id
-            ).distinct()
+            return self.filter(services__commissioning_bodies=membership.organisation_id).distinct()
         if role == Role.STEERING:
             return self.filter(
                 Q(commune__ancestor_links__ancestor=membership.territory_id)
@@ -120,11 +116,16 @@ class Structure(models.Model):
         "referentiel.EmployerType", on_delete=models.PROTECT, verbose_name=_("type d'employeur")
     )
     siret = models.CharField(
-        _("SIRET"), max_length=14, unique=True, validators=[validate_siret],
+        _("SIRET"),
+        max_length=14,
+        unique=True,
+        validators=[validate_siret],
         help_text=_("14 chiffres, sans espaces."),
     )
     network = models.CharField(
-        _("réseau"), max_length=200, blank=True,
+        _("réseau"),
+        max_length=200,
+        blank=True,
         help_text=_("Réseau ou fédération d'appartenance, le cas échéant."),
     )
     commune = models.ForeignKey(
@@ -136,7 +137,9 @@ class Structure(models.Model):
     )
     address = models.CharField(_("adresse"), max_length=300, blank=True)
     afnor_status = models.CharField(
-        _("certification AFNOR"), max_length=12, choices=AfnorStatus.choices,
+        _("certification AFNOR"),
+        max_length=12,
+        choices=AfnorStatus.choices,
         default=AfnorStatus.NONE,
     )
     afnor_certified_on = models.DateField(_("certifiée le"), null=True, blank=True)
@@ -191,7 +194,9 @@ class Service(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     structure = models.ForeignKey(
-        Structure, on_delete=models.PROTECT, related_name="services",
+        Structure,
+        on_delete=models.PROTECT,
+        related_name="services",
         verbose_name=_("structure"),
     )
     name = models.CharField(_("nom du dispositif"), max_length=200)
@@ -199,11 +204,14 @@ class Service(models.Model):
         "referentiel.Domain", related_name="services", verbose_name=_("domaines")
     )
     territories = models.ManyToManyField(
-        "territories.Territory", related_name="services",
+        "territories.Territory",
+        related_name="services",
         verbose_name=_("territoires d'intervention"),
     )
     commissioning_bodies = models.ManyToManyField(
-        Organisation, blank=True, related_name="commissioned_services",
+        Organisation,
+        blank=True,
+        related_name="commissioned_services",
         verbose_name=_("commanditaires"),
     )
     objectives = models.TextField(_("objectifs"), blank=True)

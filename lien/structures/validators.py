@@ -31,7 +31,7 @@ def validate_siret(value: str) -> None:
             code="siret_format",
             params={"value": value},
         )
-    if digits.startswith(LA_POSTE_SIREN) and digits != LA_POSTE_SIREN + "00000":
+    if digits.startswith(LA_POSTE_SIREN):
         if sum(int(c) for c in digits) % 5 != 0:
             raise ValidationError("Ce SIRET de La Poste n'est pas valide.", code="siret_key")
         return
@@ -47,3 +47,17 @@ def validate_siret(value: str) -> None:
             code="siret_key",
             params={"value": digits},
         )
+
+
+def luhn_complete(partial: str) -> str:
+    """Append the digit that makes `partial` pass the Luhn rule (demo and test data)."""
+    for digit in "0123456789":
+        if luhn_ok(partial + digit):
+            return partial + digit
+    raise AssertionError("unreachable: one digit always completes a Luhn number")
+
+
+def make_siret(siren_body: str, nic_body: str) -> str:
+    """A SIRET that passes both checks, from an 8-digit SIREN body and a 4-digit NIC body."""
+    siren = luhn_complete(siren_body)
+    return luhn_complete(siren + nic_body)

@@ -1,0 +1,34 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from lien.demo.builder import DEMO_PASSWORD, demo_build
+
+
+class Command(BaseCommand):
+    help = "Construit une région de démonstration crédible sur les territoires réels (59, 62)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--scale", type=int, default=1, help="Multiplie le nombre de structures (1 = 5)."
+        )
+        parser.add_argument("--seed", type=int, default=2026)
+
+    def handle(self, *args, scale: int, seed: int, **options):
+        if scale < 1 or scale > 200:
+            raise CommandError("--scale doit être compris entre 1 et 200.")
+        report = demo_build(scale=scale, seed=seed)
+        self.stdout.write(
+            f"Démonstration : {report.structures} structure(s), {report.services} dispositif(s), "
+            f"{report.organisations} organisation(s), {report.users} médiateur·rices créés."
+        )
+        self.stdout.write("")
+        self.stdout.write(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :")
+        width = max(len(email) for email, _, _ in report.logins)
+        for email, role, scope in report.logins:
+            self.stdout.write(f"  {email.ljust(width)}  {role} — {scope}")
+        if not settings.LIEN_DEMO_LOGINS_ENABLED:
+            self.stdout.write(
+                self.style.WARNING(
+                    "Attention : DEBUG est désactivé, ces comptes seront refusés à la connexion."
+                )
+            )

@@ -1,0 +1,122 @@
+import re
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from lien.referentiel.models import Domain, ProjectStage
+from lien.structures.models import Organisation, Service, Structure
+from lien.territories.models import Level, Territory
+
+_CODE_SPLIT = re.compile(r"[\s,;]+")
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class StructureForm(forms.ModelForm):
+    """What a structure's coordination may change; type and SIRET stay with the admin."""
+
+    class Meta:
+        model = Structure
+        fields = [
+            "name",
+            "network",
+            "address",
+            "afnor_status",
+            "afnor_certified_on",
+            "afnor_next_audit_on",
+            "correction_window_days",
+        ]
+        widgets = {
+            "afnor_certified_on": DateInput(),
+            "afnor_next_audit_on": DateInput(),
+        }
+
+
+class TerritoryCodesField(forms.CharField):
+    """Territories typed as codes (INSEE commune, EPCI SIREN or QPV code), comma-separated."""
+
+    default_error_messages = {
+        "unknown": _("Code(s) de territoire inconnu(s) : %(codes)s."),
+    }
+
+    def to_python(self, value):
+        text = super().to_python(value) or ""
+        codes = [code.upper() for code in _CODE_SPLIT.split(text.strip()) if code]
+        if not codes:
+            return []
+        found = list(
+            Territory.objects.filter(
+                code__in=codes, level__in=[Level.EPCI, Level.COMMUNE, Level.QPV]
+            )
+        )
+        missing = sorted(set(codes) - {t.code for t in found})
+        if missing:
+            raise forms.ValidationError(
+                self.error_messages["unknown"], code="unknown", params={"codes": ", ".join(missing)}
+            )
+        return found
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return ", ".join(t.code if isinstance(t, Territory) else str(t) for t in value)
+        return value
+
+
+class ServiceForm(forms.ModelForm):
+    territories = TerritoryCodesField(
+        label=_("Territoires d'intervention"),
+        help_text=_(
+            "Codes INSEE des communes, SIREN des EPCI ou codes QPV, séparés par des virgules "
+            "(par exemple : 59512, QX05901D)."
+        ),
+    )
+    domains = forms.ModelMultipleChoiceField(
+        queryset=Domain.objects.active(),
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Domaines"),
+    )
+    commissioning_bodies = forms.ModelMultipleChoiceField(
+        queryset=Organisation.objects.funders().filter(is_active=True),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Commanditaires"),
+    )
+    stage = forms.ModelChoiceField(
+        queryset=ProjectStage.objects.active(), label=_("Stade du projet")
+    )
+
+    class Meta:
+        model = Service
+        fields = [
+            "name",
+            "domains",
+            "territories",
+            "commissioning_bodies",
+            "objectives",
+            "stage",
+            "starts_on",
+            "ends_on",
+            "is_active",
+        ]
+        widgets = {
+            "starts_on": DateInput(),
+            "ends_on": DateInput(),
+            "objectives": forms.Textarea(attrs={"rows": 4}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["territories"] = list(self.instance.territories.all())
+
+    def clean(self):
+        data = super().clean()
+        starts, ends = data.get("starts_on"), data.get("ends_on")
+        if starts and ends and ends < starts:
+            self.add_error("ends_on", _("La date de fin doit suivre la date de début."))
+        return data
