@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from lien.core import views as core_views
+from lien.logbook import pwa
 
 admin.site.site_header = "Lien — administration"
 admin.site.site_title = "Lien"
@@ -9,8 +10,12 @@ admin.site.index_title = "Référentiels, structures et comptes"
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
+    path("manifest.webmanifest", pwa.manifest, name="logbook_manifest"),
+    path("sw.js", pwa.service_worker, name="service_worker"),
     path("", core_views.home, name="home"),
     path("accounts/", include("lien.core.urls")),
+    path("journal/", core_views.audit_log, name="audit_log"),
     path("", include("lien.structures.urls")),
+    path("", include("lien.logbook.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -9,13 +9,17 @@ not take, or a redirect to a login page). A route whose parameters the test cann
 fails the test, naming the route, until it is added to `OBJECTS_BY_KEY` below.
 """
 
+import datetime
 import re
 
 import pytest
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from lien.core.models import Role
+from lien.logbook.models import Intervention, Shift
+from lien.referentiel.models import ActivityType, Domain
 from tests.factories import (
     OrganisationFactory,
     ServiceFactory,
@@ -51,6 +55,37 @@ def object_key(route_name: str, param: str) -> str:
     return route_name.split(":")[-1].rsplit("_", 1)[0]
 
 
+def make_intervention(service):
+    author = make_membership(Role.MEDIATOR, structure=service.structure)
+    activity = ActivityType.objects.create(code=f"act-{service.pk}", label="Activité")
+    domain = Domain.objects.get_or_create(code="espaces-publics", defaults={"label": "EP"})[0]
+    intervention = Intervention.objects.create(
+        structure=service.structure,
+        service=service,
+        author=author.user,
+        started_at=timezone.now(),
+        commune=service.structure.commune,
+        activity_type=activity,
+        domain=domain,
+        note="Intervention confidentielle de " + service.name,
+    )
+    intervention.mediators.add(author.user)
+    return intervention
+
+
+def make_shift(service):
+    start = timezone.now()
+    return Shift.objects.create(
+        structure=service.structure,
+        service=service,
+        kind="patrol",
+        starts_at=start,
+        ends_at=start + datetime.timedelta(hours=2),
+        commune=service.structure.commune,
+        place_label="Tournée de " + service.name,
+    )
+
+
 @pytest.fixture
 def world(db):
     territories = make_territories()
@@ -69,13 +104,22 @@ def world(db):
         "partner": make_membership(Role.PARTNER),
         "steering(62)": make_membership(Role.STEERING, territory=territories["pdc"]),
     }
-    objects_b = {"structure": structure_b, "service": service_b}
+    objects_b = {
+        "structure": structure_b,
+        "service": service_b,
+        "intervention": make_intervention(service_b),
+        "shift": make_shift(service_b),
+    }
     return {
         "actors": actors,
         "objects_b": objects_b,
         "secrets": [structure_b.name, service_b.name],
-        "structure_a": structure_a,
-        "service_a": service_a,
+        "objects_a": {
+            "structure": structure_a,
+            "service": service_a,
+            "intervention": make_intervention(service_a),
+            "shift": make_shift(service_a),
+        },
     }
 
 
@@ -148,7 +192,7 @@ def test_the_matrix_can_fail_own_structure_is_reachable(world, client):
     """Control: the same URLs with structure A's own objects answer 200 to its coordinator."""
     membership = world["actors"]["coordinator(A)"]
     client.force_login(membership.user, backend="lien.core.auth.EmailBackend")
-    own = {"structure": world["structure_a"], "service": world["service_a"]}
+    own = world["objects_a"]
     for name, route in app_routes():
         if "<" in route:
             path = build_path(route, name, own)

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "lien.referentiel",
     "lien.territories",
     "lien.structures",
+    "lien.logbook",
     "lien.demo",
 ]
 
@@ -146,6 +147,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 # Fixed demo accounts (…@demo.lien.test) can log in only when this is on; it follows
 # DEBUG unless set explicitly.
@@ -210,6 +212,8 @@ LOCALE_PATHS = [BASE_DIR / "lien" / "locale"]
 # --- Static files -----------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# The shared layout's files (vendored Pico CSS and htmx, Lien's own CSS) live outside apps.
+STATICFILES_DIRS = [BASE_DIR / "lien" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

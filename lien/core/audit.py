@@ -17,6 +17,9 @@ _SKIPPED_FIELDS = {"password"}
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        # One representation per instant, so that an unchanged time never shows as changed.
+        return value.astimezone(datetime.UTC).isoformat()
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):
         return value.isoformat()
     if isinstance(value, decimal.Decimal | uuid.UUID):

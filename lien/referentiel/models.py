@@ -30,8 +30,40 @@ class ReferenceItem(models.Model):
         return self.label
 
 
+#: Intervention fields that an activity may ask for; the rest are hidden for it.
+ENTRY_FIELDS = (
+    "situation_category",
+    "timing",
+    "form",
+    "people_met",
+    "outcome",
+    "emergency_handoff",
+    "access_requests",
+)
+
+
+def validate_entry_fields(value) -> None:
+    from django.core.exceptions import ValidationError
+
+    if not isinstance(value, list) or any(item not in ENTRY_FIELDS for item in value):
+        raise ValidationError(
+            "Liste de champs attendue parmi : %(allowed)s.",
+            params={"allowed": ", ".join(ENTRY_FIELDS)},
+        )
+
+
 class ActivityType(ReferenceItem):
     """One of the 9 key activities of the social mediator (activity reference)."""
+
+    # Which optional intervention fields the quick-entry form shows for this activity.
+    entry_fields = models.JSONField(
+        _("champs de saisie"),
+        default=list,
+        blank=True,
+        validators=[validate_entry_fields],
+        help_text=_("Champs facultatifs proposés pour cette activité : ")
+        + ", ".join(ENTRY_FIELDS),
+    )
 
     class Meta(ReferenceItem.Meta):
         verbose_name = _("activité")
@@ -113,6 +145,22 @@ class UtilityRegister(ReferenceItem):
         verbose_name_plural = _("registres d'utilité sociale")
 
 
+class PlaceType(ReferenceItem):
+    """Where an intervention happened, without an address (non-nominative)."""
+
+    class Meta(ReferenceItem.Meta):
+        verbose_name = _("type de lieu")
+        verbose_name_plural = _("types de lieu")
+
+
+class RequestTheme(ReferenceItem):
+    """The theme of a request (demande) made during a visit, PIMMS style."""
+
+    class Meta(ReferenceItem.Meta):
+        verbose_name = _("thème de demande")
+        verbose_name_plural = _("thèmes de demande")
+
+
 #: Every vocabulary, by the key used in the fixture file and the loader's report.
 REFERENCE_MODELS: dict[str, type[ReferenceItem]] = {
     "activity_types": ActivityType,
@@ -125,4 +173,6 @@ REFERENCE_MODELS: dict[str, type[ReferenceItem]] = {
     "funding_programs": FundingProgram,
     "project_stages": ProjectStage,
     "utility_registers": UtilityRegister,
+    "place_types": PlaceType,
+    "request_themes": RequestTheme,
 }

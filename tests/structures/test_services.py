@@ -91,7 +91,9 @@ def test_bad_siret_is_refused_with_its_reason(territories):
     admin = make_membership(Role.ADMIN)
     structure = StructureFactory()
     with pytest.raises(ValidationError) as caught:
-        services.structure_update(actor=admin, structure=structure, data={"siret": "12345678901234"})
+        services.structure_update(
+            actor=admin, structure=structure, data={"siret": "12345678901234"}
+        )
     assert "siret" in caught.value.message_dict
 
 

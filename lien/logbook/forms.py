@@ -1,0 +1,326 @@
+"""Validation of an intervention, shared by the entry page and the offline sync endpoint.
+
+Both send the same plain values (codes for vocabularies and territories, ids for the
+service, shift and mediators), so one form holds every rule and every message.
+"""
+
+import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext_lazy as _
+
+from lien.core.models import Role, User
+from lien.core.screening import screen
+from lien.logbook.models import Form, Handoff, Intervention, Origin, Shift, Timing
+from lien.referentiel.models import (
+    ActivityType,
+    Domain,
+    Outcome,
+    PlaceType,
+    RequestTheme,
+    SituationCategory,
+)
+from lien.structures.models import Service, Structure
+from lien.territories.models import Level, Territory
+
+#: How far ahead of the server clock a start time may be (phones drift), and how far back.
+FUTURE_TOLERANCE = datetime.timedelta(minutes=15)
+MAX_AGE = datetime.timedelta(days=366)
+
+#: Optional fields and the "empty" value each has when an activity does not use it.
+OPTIONAL_FIELDS = {
+    "situation_category": None,
+    "timing": "",
+    "form": "",
+    "outcome": None,
+    "emergency_handoff": "",
+}
+
+
+class CodeChoiceField(forms.ModelChoiceField):
+    """A vocabulary item chosen by its stable code, with a message that names the code."""
+
+    default_error_messages = {
+        "invalid_choice": _("Code inconnu ou inactif : « %(value)s »."),
+    }
+
+    def __init__(self, queryset, **kwargs):
+        kwargs.setdefault("empty_label", "—")
+        super().__init__(queryset=queryset, to_field_name="code", **kwargs)
+
+
+class TerritoryCodeField(forms.CharField):
+    """A commune or QPV by its code, checked against the database (not a 35,000-row list)."""
+
+    def __init__(self, *, level: str, **kwargs):
+        self.level = level
+        super().__init__(max_length=20, **kwargs)
+
+    def clean(self, value):
+        code = (super().clean(value) or "").strip().upper()
+        if not code:
+            return None
+        territory = Territory.objects.filter(level=self.level, code=code).first()
+        if territory is None:
+            label = "Commune" if self.level == Level.COMMUNE else "QPV"
+            raise ValidationError(
+                _("%(label)s inconnue : « %(code)s »."),
+                code="unknown_territory",
+                params={"label": label, "code": code},
+            )
+        return territory
+
+
+def local_territories(structure: Structure) -> tuple[list[Territory], list[Territory]]:
+    """Communes and QPV where the structure works: its services' territories and its seat.
+
+    They fill the entry form's lists; any other real commune or QPV code is still accepted.
+    """
+    service_territories = Territory.objects.filter(
+        services__structure=structure, services__is_active=True
+    )
+    communes = Territory.objects.communes().filter(
+        Q(ancestor_links__ancestor__in=service_territories)
+        | Q(pk=structure.commune_id)
+        | Q(children__in=service_territories)
+        | Q(secondary_children__in=service_territories)
+    )
+    communes = list(communes.distinct().order_by("name"))
+    qpvs = list(
+        Territory.objects.qpvs()
+        .filter(Q(parent__in=communes) | Q(secondary_parents__in=communes))
+        .distinct()
+        .order_by("name")
+    )
+    return communes, qpvs
+
+
+def structure_members(structure: Structure):
+    """Who can appear on an intervention of `structure`: its active mediators, coordinators."""
+    return User.objects.filter(
+        is_active=True,
+        memberships__structure=structure,
+        memberships__is_active=True,
+        memberships__role__in=[Role.MEDIATOR, Role.COORDINATOR],
+    ).distinct()
+
+
+class InterventionForm(forms.Form):
+    service = forms.ModelChoiceField(queryset=Service.objects.none(), label=_("Dispositif"))
+    started_at = forms.DateTimeField(
+        label=_("Date et heure"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    duration_minutes = forms.IntegerField(
+        label=_("Durée (minutes)"), min_value=1, max_value=720, initial=15
+    )
+    commune = TerritoryCodeField(level=Level.COMMUNE, label=_("Commune"))
+    qpv = TerritoryCodeField(level=Level.QPV, label=_("QPV"), required=False)
+    place_type = CodeChoiceField(PlaceType.objects.active(), label=_("Lieu"), required=False)
+    activity_type = CodeChoiceField(
+        ActivityType.objects.active(), label=_("Activité"), widget=forms.RadioSelect
+    )
+    domain = CodeChoiceField(Domain.objects.active(), label=_("Domaine"), widget=forms.RadioSelect)
+    situation_category = CodeChoiceField(
+        SituationCategory.objects.active(), label=_("Situation"), required=False
+    )
+    origin = forms.ChoiceField(label=_("Origine"), choices=Origin.choices, initial=Origin.PATROL)
+    timing = forms.ChoiceField(
+        label=_("Temporalité"), choices=Timing.choices, required=False, widget=forms.RadioSelect
+    )
+    form = forms.ChoiceField(
+        label=_("Forme"), choices=Form.choices, required=False, widget=forms.RadioSelect
+    )
+    people_met = forms.IntegerField(
+        label=_("Personnes rencontrées"), min_value=0, max_value=5000, initial=1
+    )
+    outcome = CodeChoiceField(Outcome.objects.active(), label=_("Issue"), required=False)
+    emergency_handoff = forms.ChoiceField(
+        label=_("Relais d'urgence"), choices=Handoff.choices, required=False
+    )
+    mediators = forms.ModelMultipleChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("En binôme avec"),
+        error_messages={"invalid_choice": _("« %(value)s » n'est pas membre de la structure.")},
+    )
+    shift = forms.ModelChoiceField(
+        queryset=Shift.objects.none(), required=False, label=_("Tournée ou permanence")
+    )
+    note = forms.CharField(
+        label=_("Remarque (facultative, sans nom)"),
+        max_length=280,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": 280}),
+    )
+    note_confirmed = forms.BooleanField(
+        label=_("Je confirme que cette remarque ne permet pas d'identifier une personne"),
+        required=False,
+    )
+
+    def __init__(self, *args, structure: Structure, author: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.structure = structure
+        self.author = author
+        self.fields["service"].queryset = Service.objects.filter(
+            structure=structure, is_active=True
+        )
+        self.fields["mediators"].queryset = structure_members(structure).exclude(pk=author.pk)
+        self.fields["shift"].queryset = Shift.objects.filter(structure=structure)
+        communes, qpvs = local_territories(structure)
+        self.fields["commune"].widget = forms.Select(
+            choices=[("", "—"), *((c.code, c.name) for c in communes)]
+        )
+        self.fields["qpv"].widget = forms.Select(
+            choices=[("", _("Hors QPV")), *((q.code, q.name) for q in qpvs)]
+        )
+        self.unknown_themes: list[str] = []
+        self.themes = list(RequestTheme.objects.active())
+        for theme in self.themes:
+            self.fields[f"request_{theme.code}"] = forms.IntegerField(
+                label=theme.label, min_value=0, max_value=100, required=False
+            )
+
+    @classmethod
+    def from_payload(cls, payload: dict, **kwargs) -> "InterventionForm":
+        """Bind the form to a JSON entry (sync endpoint, API) as if the page had posted it.
+
+        `mediators` is a list of user ids, `access_requests` a list of {theme, count}.
+        """
+        data = MultiValueDict()
+        for key, value in payload.items():
+            if key in {"access_requests", "mediators"}:
+                continue
+            if isinstance(value, bool):
+                value = "on" if value else ""
+            data[key] = "" if value is None else value
+        mediators = payload.get("mediators") or []
+        data.setlist(
+            "mediators",
+            [str(m) for m in (mediators if isinstance(mediators, list) else [mediators])],
+        )
+        unknown_themes = []
+        requests = payload.get("access_requests") or []
+        for item in requests if isinstance(requests, list) else [requests]:
+            theme = item.get("theme") if isinstance(item, dict) else item
+            if not isinstance(item, dict) or f"request_{theme}" not in cls._theme_fields():
+                unknown_themes.append(str(theme))
+                continue
+            data[f"request_{theme}"] = item.get("count", 1)
+        form = cls(data, **kwargs)
+        form.unknown_themes = unknown_themes
+        return form
+
+    @staticmethod
+    def _theme_fields() -> set[str]:
+        return {
+            f"request_{code}"
+            for code in RequestTheme.objects.active().values_list("code", flat=True)
+        }
+
+    # --- field-level rules -----------------------------------------------------------
+
+    def clean_started_at(self):
+        value = self.cleaned_data["started_at"]
+        now = timezone.now()
+        if value > now + FUTURE_TOLERANCE:
+            raise ValidationError(_("L'heure est dans le futur : vérifiez la date et l'heure."))
+        if value < now - MAX_AGE:
+            raise ValidationError(
+                _("Date de plus d'un an : une intervention aussi ancienne passe par l'import.")
+            )
+        return value
+
+    # --- rules across fields ---------------------------------------------------------
+
+    def clean(self):
+        data = super().clean()
+        activity = data.get("activity_type")
+        if activity is not None:
+            allowed = set(activity.entry_fields)
+            for name, empty in OPTIONAL_FIELDS.items():
+                if name not in allowed and data.get(name) not in (empty, None, ""):
+                    self.add_error(
+                        name,
+                        _("Sans objet pour l'activité « %(activity)s ».")
+                        % {"activity": activity.label},
+                    )
+            if "access_requests" not in allowed and any(
+                data.get(f"request_{t.code}") for t in self.themes
+            ):
+                self.add_error(
+                    None,
+                    _("Les demandes par thème sont sans objet pour l'activité « %(activity)s ».")
+                    % {"activity": activity.label},
+                )
+        for theme in self.unknown_themes:
+            self.add_error(None, _("Thème de demande inconnu : « %(theme)s ».") % {"theme": theme})
+
+        commune, qpv = data.get("commune"), data.get("qpv")
+        if (
+            commune
+            and qpv
+            and not (
+                qpv.parent_id == commune.pk or qpv.secondary_parents.filter(pk=commune.pk).exists()
+            )
+        ):
+            self.add_error(
+                "qpv",
+                _("Le QPV « %(qpv)s » ne couvre pas la commune « %(commune)s ».")
+                % {"qpv": qpv.name, "commune": commune.name},
+            )
+        service, shift = data.get("service"), data.get("shift")
+        if service and shift and shift.service_id != service.pk:
+            self.add_error("shift", _("Cette tournée relève d'un autre dispositif."))
+
+        note = data.get("note", "")
+        findings = screen(note) if note else []
+        if findings and not data.get("note_confirmed"):
+            self.add_error(
+                "note",
+                ValidationError(
+                    [f.message for f in findings]
+                    + [_("Reformulez, ou cochez la confirmation pour garder ce texte.")],
+                    code="screening",
+                ),
+            )
+        data["note_warnings"] = sorted({f.category for f in findings})
+        data["access_requests"] = {
+            t: data.get(f"request_{t.code}") for t in self.themes if data.get(f"request_{t.code}")
+        }
+        return data
+
+    def intervention_data(self) -> dict:
+        """The cleaned values in the shape the services take."""
+        data = dict(self.cleaned_data)
+        for theme in self.themes:
+            data.pop(f"request_{theme.code}", None)
+        data.pop("note_confirmed", None)
+        return data
+
+
+def last_entry_defaults(*, structure: Structure, author: User) -> dict:
+    """Initial values copied from the author's last entry ("répéter la dernière saisie")."""
+    last = (
+        Intervention.objects.filter(structure=structure, author=author)
+        .select_related("commune", "qpv", "place_type", "activity_type", "domain")
+        .order_by("-created_at")
+        .first()
+    )
+    if last is None:
+        return {}
+    return {
+        "service": last.service_id,
+        "commune": last.commune.code,
+        "qpv": last.qpv.code if last.qpv else "",
+        "place_type": last.place_type.code if last.place_type else "",
+        "activity_type": last.activity_type.code,
+        "domain": last.domain.code,
+        "mediators": list(last.mediators.exclude(pk=author.pk).values_list("pk", flat=True)),
+        "shift": last.shift_id,
+    }

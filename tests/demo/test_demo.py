@@ -1,0 +1,85 @@
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from lien.core.models import Membership, Role, User
+from lien.structures.models import Organisation, Service, Structure
+
+pytestmark = pytest.mark.django_db
+
+FIXED = [
+    "mediateur@demo.lien.test",
+    "coordination@demo.lien.test",
+    "mediateur2@demo.lien.test",
+    "financeur@demo.lien.test",
+    "partenaire@demo.lien.test",
+    "pilotage@demo.lien.test",
+    "admin@demo.lien.test",
+]
+
+
+@pytest.fixture
+def demo(capsys):
+    call_command("load_referentiel", verbosity=0)
+    call_command("demo", "--scale", "1")
+    return capsys.readouterr().out
+
+
+def test_demo_builds_a_believable_region(demo):
+    assert Structure.objects.count() == 5
+    assert Structure.objects.values("employer_type__code").distinct().count() == 5, (
+        "five different employer types"
+    )
+    assert Service.objects.count() >= 5
+    assert Organisation.objects.funders().count() >= 5
+    assert Organisation.objects.partners().count() >= 5
+    for structure in Structure.objects.all():
+        team = Membership.objects.filter(structure=structure, role=Role.MEDIATOR).count()
+        assert 8 <= team <= 13, structure
+    for email in FIXED:
+        assert email in demo
+    assert "demo-lien-2026" in demo
+
+
+def test_fixed_accounts_have_the_documented_roles(demo):
+    def role_of(email):
+        return Membership.objects.get(user__email=email)
+
+    mediator, coordinator = role_of(FIXED[0]), role_of(FIXED[1])
+    assert (mediator.role, coordinator.role) == (Role.MEDIATOR, Role.COORDINATOR)
+    assert mediator.structure == coordinator.structure
+    other = role_of("mediateur2@demo.lien.test")
+    assert other.structure != mediator.structure
+    assert role_of("financeur@demo.lien.test").role == Role.FUNDER
+    assert role_of("partenaire@demo.lien.test").role == Role.PARTNER
+    steering = role_of("pilotage@demo.lien.test")
+    assert (steering.role, steering.territory.code) == (Role.STEERING, "32")
+    assert role_of("admin@demo.lien.test").role == Role.ADMIN
+    # the funder sees only what it commissions
+    funder = role_of("financeur@demo.lien.test")
+    visible = Structure.objects.visible_to(funder)
+    assert 0 < visible.count() < Structure.objects.count()
+
+
+def test_rerunning_the_demo_creates_no_duplicates(demo):
+    counts = (Structure.objects.count(), Service.objects.count(), User.objects.count())
+    call_command("demo", "--scale", "1")
+    assert counts == (Structure.objects.count(), Service.objects.count(), User.objects.count())
+
+
+def test_demo_logins_work_only_when_enabled(demo, settings):
+    credentials = {"username": "coordination@demo.lien.test", "password": "demo-lien-2026"}
+    settings.LIEN_DEMO_LOGINS_ENABLED = False
+    refused = Client().post("/accounts/login/", credentials)
+    assert refused.status_code == 200
+    assert "_auth_user_id" not in refused.client.session
+    settings.LIEN_DEMO_LOGINS_ENABLED = True
+    accepted = Client().post("/accounts/login/", credentials)
+    assert accepted.status_code == 302
+    assert "_auth_user_id" in accepted.client.session
+
+
+def test_larger_scale_adds_structures(capsys):
+    call_command("load_referentiel", verbosity=0)
+    call_command("demo", "--scale", "2")
+    assert Structure.objects.count() == 10
