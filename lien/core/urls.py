@@ -1,7 +1,9 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from lien.core import views
+
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("rattachement/", views.switch_membership, name="switch_membership"),
 ]

@@ -9,7 +9,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_manage(*args, **env):
-    environment = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    # The test settings put relaxed values in os.environ; the child must not inherit them.
+    relaxed = {
+        "DEBUG",
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "SECURE_SSL_REDIRECT",
+        "SECURE_COOKIES",
+        "DJANGO_SETTINGS_MODULE",
+        "LIEN_DEMO_LOGINS_ENABLED",
+        "SECURE_HSTS_SECONDS",
+    }
+    environment = {k: v for k, v in os.environ.items() if k not in relaxed}
     environment.update(env)
     return subprocess.run(  # noqa: S603 — our own manage.py with fixed arguments
         [sys.executable, "manage.py", *args],
@@ -48,6 +59,7 @@ def test_production_settings_refuse_to_start_without_a_secret_key():
 def test_production_settings_default_to_safe_values(module, monkeypatch):
     result = run_manage(
         "shell",
+        "--no-imports",
         "-c",
         "from django.conf import settings as s; "
         "print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, "

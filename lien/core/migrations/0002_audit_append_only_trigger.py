@@ -37,7 +37,8 @@ SQLITE_BACKWARDS = ["DROP TRIGGER IF EXISTS core_auditevent_no_update"]
 
 def _run(schema_editor, statements):
     for sql in statements:
-        schema_editor.execute(sql)
+        # params=None: the SQL holds a literal "%", not a placeholder.
+        schema_editor.execute(sql, params=None)
 
 
 def forwards(apps, schema_editor):

@@ -1,0 +1,45 @@
+/* Lien — small progressive enhancements. Everything works without this file.
+ *
+ * The header menus are native <details> elements. Here: only one is open at a time,
+ * Escape closes the open one (and puts the focus back on its button), and a click
+ * elsewhere on the page closes it.
+ */
+(function () {
+  "use strict";
+
+  function menus() {
+    return document.querySelectorAll(".site-header details.menu");
+  }
+
+  document.addEventListener("toggle", function (event) {
+    var opened = event.target;
+    if (!opened.matches || !opened.matches(".site-header details.menu") || !opened.open) {
+      return;
+    }
+    menus().forEach(function (menu) {
+      if (menu !== opened) {
+        menu.open = false;
+      }
+    });
+  }, true);
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") {
+      return;
+    }
+    menus().forEach(function (menu) {
+      if (menu.open) {
+        menu.open = false;
+        menu.querySelector("summary").focus();
+      }
+    });
+  });
+
+  document.addEventListener("click", function (event) {
+    menus().forEach(function (menu) {
+      if (menu.open && !menu.contains(event.target)) {
+        menu.open = false;
+      }
+    });
+  });
+})();
