@@ -11,7 +11,11 @@ link, so "all facts within territory X" is one join:
     WHERE a.ancestor_id = X
 """
 
+import re
+import unicodedata
+
 from django.db import models
+from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 
@@ -33,9 +37,33 @@ LEVEL_DEPTH = {
 }
 
 
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss"})
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def normalize_name(text: str) -> str:
+    """Lower case, without accents, words separated by one space: "Liévin" -> "lievin".
+
+    Stored in `Territory.search_name` so that an accent-insensitive search is a plain
+    LIKE on every database (SQLite has no `unaccent`).
+    """
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    return _NOT_ALNUM.sub(" ", plain).strip()
+
+
 class TerritoryQuerySet(models.QuerySet):
     def of_level(self, level: str):
         return self.filter(level=level)
+
+    def regions(self):
+        return self.filter(level=Level.REGION)
+
+    def departements(self):
+        return self.filter(level=Level.DEPARTEMENT)
+
+    def epcis(self):
+        return self.filter(level=Level.EPCI)
 
     def communes(self):
         return self.filter(level=Level.COMMUNE)
@@ -43,9 +71,47 @@ class TerritoryQuerySet(models.QuerySet):
     def qpvs(self):
         return self.filter(level=Level.QPV)
 
+    def demo(self):
+        return self.filter(is_demo=True)
+
     def within(self, territory: "Territory"):
         """Territories at or below `territory`, over every parent link (one join)."""
         return self.filter(ancestor_links__ancestor=territory)
+
+    def ancestors_of(self, territory: "Territory"):
+        """Territories containing `territory`, itself included, over every parent link.
+
+        A commune's ancestors are its EPCI, its own département and its région (not the
+        other départements its EPCI straddles); a QPV's are its communes and theirs.
+        """
+        return self.filter(descendant_links__descendant=territory)
+
+    def search(self, text: str):
+        """Territories whose code starts with `text` or a word of whose name does.
+
+        Accent- and case-insensitive ("lievin" finds Liévin, "pol" finds
+        Saint-Pol-sur-Ternoise). Ordered: exact code first, then name prefix, then by
+        level (région first) and name.
+        """
+        text = text.strip()
+        if not text:
+            return self.none()
+        needle = normalize_name(text)
+        matches = Q(code__istartswith=text)
+        ranks = [When(code__iexact=text, then=Value(0))]
+        if needle:
+            matches |= Q(search_name__startswith=needle) | Q(search_name__contains=f" {needle}")
+            ranks.append(When(search_name__startswith=needle, then=Value(1)))
+        rank = Case(*ranks, default=Value(2), output_field=IntegerField())
+        depth = Case(
+            *(When(level=level, then=Value(d)) for level, d in LEVEL_DEPTH.items()),
+            output_field=IntegerField(),
+        )
+        return (
+            self.filter(matches)
+            .annotate(search_rank=rank, level_depth=depth)
+            .order_by("search_rank", "level_depth", "name", "code")
+        )
 
 
 class Territory(models.Model):
@@ -53,6 +119,11 @@ class Territory(models.Model):
     # INSEE code for régions, départements and communes; SIREN for EPCI; QPV code.
     code = models.CharField(_("code"), max_length=20)
     name = models.CharField(_("nom"), max_length=200)
+    # `name` lower-cased without accents (see `normalize_name`), kept up to date by save()
+    # and by the loader's bulk writes.
+    search_name = models.CharField(
+        _("nom normalisé"), max_length=200, blank=True, default="", editable=False
+    )
     parent = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
@@ -89,11 +160,16 @@ class Territory(models.Model):
         indexes = [models.Index(fields=["level", "name"], name="territory_level_name_idx")]
 
     def __str__(self) -> str:
-        if self.level == Level.COMMUNE:
-            return f"{self.name} ({self.code})"
-        if self.level == Level.DEPARTEMENT:
+        if self.level in (Level.COMMUNE, Level.DEPARTEMENT):
             return f"{self.name} ({self.code})"
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.search_name = normalize_name(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "search_name"}
+        super().save(*args, **kwargs)
 
 
 class TerritoryAncestor(models.Model):
@@ -119,3 +195,6 @@ class TerritoryAncestor(models.Model):
         indexes = [
             models.Index(fields=["descendant", "ancestor"], name="territory_desc_anc_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.ancestor_id} ⊇ {self.descendant_id} ({self.distance})"
