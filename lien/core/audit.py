@@ -31,14 +31,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def snapshot_fields(obj: models.Model) -> dict[str, Any]:
+    """A JSON-ready copy of a row's concrete fields (FKs as ids), without any query."""
+    return {
+        field.attname: _plain(getattr(obj, field.attname))
+        for field in obj._meta.concrete_fields
+        if field.name not in _SKIPPED_FIELDS
+    }
+
+
 def snapshot(obj: models.Model) -> dict[str, Any]:
-    """A JSON-ready copy of a row's concrete fields (FKs as ids), for before/after."""
-    data: dict[str, Any] = {}
-    for field in obj._meta.concrete_fields:
-        if field.name in _SKIPPED_FIELDS:
-            continue
-        data[field.attname] = _plain(getattr(obj, field.attname))
-    if obj.pk is not None:
+    """A JSON-ready copy of a row's fields and many-to-many ids, for before/after."""
+    data = snapshot_fields(obj)
+    if obj.pk is not None and not obj._state.adding:
         for field in obj._meta.many_to_many:
             data[field.name] = sorted(
                 str(pk) for pk in getattr(obj, field.name).values_list("pk", flat=True)
@@ -54,7 +59,7 @@ def _structure_id_of(obj: models.Model | None) -> uuid.UUID | None:
     return getattr(obj, "structure_id", None)
 
 
-def record(
+def build_event(
     *,
     action: str,
     actor: Membership | None = None,
@@ -66,7 +71,7 @@ def record(
     note: str = "",
     ip_address: str | None = None,
 ) -> AuditEvent:
-    """Append one event. `actor` is the membership acting; `user` when there is none."""
+    """An unsaved event; `record` saves one, `record_many` saves several in one insert."""
     if user is None and actor is not None:
         user = actor.user
     if before is not None and after is not None:
@@ -74,7 +79,7 @@ def record(
         changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
         before = {k: before.get(k) for k in sorted(changed)}
         after = {k: after.get(k) for k in sorted(changed)}
-    return AuditEvent.objects.create(
+    return AuditEvent(
         action=action,
         actor_id=user.pk if user else None,
         actor_email=user.email if user else "",
@@ -88,6 +93,39 @@ def record(
         note=note[:300],
         ip_address=ip_address,
     )
+
+
+def record_many(events: list[AuditEvent]) -> None:
+    _require_transaction()
+    AuditEvent.objects.bulk_create(events, batch_size=1000)
+
+
+def record(
+    *,
+    action: str,
+    actor: Membership | None = None,
+    user: User | None = None,
+    obj: models.Model | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    structure_id: uuid.UUID | None = None,
+    note: str = "",
+    ip_address: str | None = None,
+) -> AuditEvent:
+    """Append one event. `actor` is the membership acting; `user` when there is none."""
+    event = build_event(
+        action=action,
+        actor=actor,
+        user=user,
+        obj=obj,
+        before=before,
+        after=after,
+        structure_id=structure_id,
+        note=note,
+        ip_address=ip_address,
+    )
+    event.save(force_insert=True)
+    return event
 
 
 def record_create(*, actor: Membership | None, obj: models.Model, user: User | None = None):

@@ -67,6 +67,49 @@ def _full_snapshot(intervention: Intervention) -> dict:
     return data
 
 
+# Foreign keys arrive as model instances checked by the form: no query to re-check them.
+_FK_FIELDS = [
+    "structure",
+    "service",
+    "author",
+    "shift",
+    "commune",
+    "qpv",
+    "place_type",
+    "activity_type",
+    "domain",
+    "situation_category",
+    "outcome",
+]
+
+
+def _build(actor: Membership, data: dict[str, Any], intervention_id, source) -> Intervention:
+    if data["service"].structure_id != actor.structure_id:
+        raise PermissionDenied("Ce dispositif n'appartient pas à votre structure.")
+    intervention = Intervention(
+        id=intervention_id or uuid.uuid4(),
+        structure_id=actor.structure_id,
+        author=actor.user,
+        source=source,
+    )
+    for name in _PLAIN_FIELDS:
+        if name in data:
+            setattr(intervention, name, data[name])
+    # Field checks only: the ranges are the form's and the database's CHECK constraints;
+    # Django's constraint validation costs a query and a savepoint each, per entry.
+    intervention.full_clean(
+        exclude=[*_FK_FIELDS, "mediators"], validate_unique=False, validate_constraints=False
+    )
+    return intervention
+
+
+def _created_snapshot(intervention: Intervention, mediator_ids, requests) -> dict:
+    after = audit.snapshot_fields(intervention)
+    after["mediators"] = sorted(str(pk) for pk in mediator_ids)
+    after["access_requests"] = {theme.code: count for theme, count in requests.items()}
+    return after
+
+
 @transaction.atomic
 def intervention_create(
     *,
@@ -80,23 +123,44 @@ def intervention_create(
     `intervention_id` is the client-generated UUID of an offline entry: the caller checks
     first whether it already exists (see `intervention_sync`).
     """
+    return intervention_create_many(actor=actor, items=[(intervention_id, data)], source=source)[0]
+
+
+@transaction.atomic
+def intervention_create_many(
+    *, actor: Membership, items: list[tuple[uuid.UUID | None, dict[str, Any]]], source: str
+) -> list[Intervention]:
+    """Create several interventions in one transaction, with a handful of queries in all.
+
+    The sync endpoint sends up to 1,000 entries at once: rows, pairs, requests and journal
+    lines are each written with one bulk insert.
+    """
     require_role(actor, Role.MEDIATOR, Role.COORDINATOR)
-    if data["service"].structure_id != actor.structure_id:
-        raise PermissionDenied("Ce dispositif n'appartient pas à votre structure.")
-    intervention = Intervention(
-        id=intervention_id or uuid.uuid4(),
-        structure_id=actor.structure_id,
-        author=actor.user,
-        source=source,
-    )
-    for name in _PLAIN_FIELDS:
-        if name in data:
-            setattr(intervention, name, data[name])
-    intervention.full_clean(exclude=["mediators"])
-    intervention.save(force_insert=True)
-    _set_relations(intervention, data, actor.user)
-    audit.record(action="create", actor=actor, obj=intervention, after=_full_snapshot(intervention))
-    return intervention
+    interventions, pairs, requests, events = [], [], [], []
+    for intervention_id, data in items:
+        intervention = _build(actor, data, intervention_id, source)
+        mediator_ids = {actor.user_id} | {user.pk for user in data.get("mediators", [])}
+        entry_requests = data.get("access_requests") or {}
+        interventions.append(intervention)
+        pairs += [(intervention.pk, pk) for pk in mediator_ids]
+        requests += [
+            AccessRequest(intervention_id=intervention.pk, theme=theme, count=count)
+            for theme, count in entry_requests.items()
+        ]
+        events.append(
+            audit.build_event(
+                action="create",
+                actor=actor,
+                obj=intervention,
+                after=_created_snapshot(intervention, mediator_ids, entry_requests),
+            )
+        )
+    Intervention.objects.bulk_create(interventions)
+    through = Intervention.mediators.through
+    through.objects.bulk_create(through(intervention_id=i, user_id=u) for i, u in pairs)
+    AccessRequest.objects.bulk_create(requests)
+    audit.record_many(events)
+    return interventions
 
 
 def can_correct(actor: Membership | None, intervention: Intervention) -> bool:
@@ -139,7 +203,7 @@ def intervention_update(
             setattr(intervention, name, data[name])
     intervention.version += 1
     intervention.updated_at = timezone.now()
-    intervention.full_clean(exclude=["mediators"])
+    intervention.full_clean(exclude=[*_FK_FIELDS, "mediators"], validate_unique=False)
     intervention.save()
     _set_relations(intervention, data, intervention.author)
     audit.record(
@@ -177,79 +241,163 @@ class SyncResult:
         return out
 
 
-def sync_entry(*, actor: Membership, entry: Any, build_form) -> SyncResult:
-    """Apply one outbox entry; never raises for bad input — the result says what happened.
-
-    `build_form(payload, instance)` returns a bound InterventionForm for the payload.
-    """
+def _parse_entry(entry: Any) -> tuple[uuid.UUID | None, dict | None, int | None, SyncResult | None]:
+    """Check an outbox entry's envelope: (id, data, base_version, or the error result)."""
     if not isinstance(entry, dict):
-        return SyncResult(id="", status="invalid", message="Une entrée doit être un objet JSON.")
+        return (
+            None,
+            None,
+            None,
+            SyncResult(id="", status="invalid", message="Une entrée doit être un objet JSON."),
+        )
     raw_id = entry.get("id")
     try:
         entry_id = uuid.UUID(str(raw_id))
     except (ValueError, TypeError):
-        return SyncResult(id=str(raw_id or ""), status="invalid", errors={"id": ["UUID attendu."]})
+        return (
+            None,
+            None,
+            None,
+            SyncResult(id=str(raw_id or ""), status="invalid", errors={"id": ["UUID attendu."]}),
+        )
     payload = entry.get("data")
     if not isinstance(payload, dict):
-        return SyncResult(id=str(entry_id), status="invalid", errors={"data": ["Objet attendu."]})
-    base_version = entry.get("base_version")
-    if base_version is not None and not isinstance(base_version, int):
-        return SyncResult(
-            id=str(entry_id), status="invalid", errors={"base_version": ["Entier attendu."]}
+        return (
+            entry_id,
+            None,
+            None,
+            SyncResult(id=str(entry_id), status="invalid", errors={"data": ["Objet attendu."]}),
         )
+    base_version = entry.get("base_version")
+    if base_version is not None and (
+        not isinstance(base_version, int) or isinstance(base_version, bool)
+    ):
+        return (
+            entry_id,
+            None,
+            None,
+            SyncResult(
+                id=str(entry_id), status="invalid", errors={"base_version": ["Entier attendu."]}
+            ),
+        )
+    return entry_id, payload, base_version, None
 
-    existing = Intervention.objects.filter(pk=entry_id).select_related("structure").first()
-    if existing is not None and existing.structure_id != actor.structure_id:
-        # Same UUID in another structure: astronomically unlikely unless forged.
-        return SyncResult(id=str(entry_id), status="refused", message="Identifiant déjà utilisé.")
-    if existing is not None and base_version is None:
-        # A create sent again (retry after a lost answer): it is already here.
-        return SyncResult(id=str(entry_id), status="already_synced", version=existing.version)
 
-    form = build_form(payload)
-    if not form.is_valid():
-        errors = {
-            (name if name != "__all__" else "_"): [e["message"] for e in items]
-            for name, items in form.errors.get_json_data().items()
-        }
-        return SyncResult(id=str(entry_id), status="invalid", errors=errors)
-    data = form.intervention_data()
-    try:
-        if existing is None:
-            if base_version is not None:
-                return SyncResult(
-                    id=str(entry_id),
-                    status="conflict",
-                    message="Cette intervention n'existe pas (ou plus) sur le serveur.",
-                )
+def _form_errors(form) -> dict[str, list[str]]:
+    return {
+        (name if name != "__all__" else "_"): [e["message"] for e in items]
+        for name, items in form.errors.get_json_data().items()
+    }
+
+
+def intervention_sync(*, actor: Membership, entries: list, build_form) -> list[SyncResult]:
+    """Apply a batch from an offline outbox; answer entry by entry, never raise on bad input.
+
+    Idempotent: an entry whose UUID is already stored answers "already_synced" (a create
+    sent again after a lost answer), so a batch sent twice or cut off halfway can be sent
+    again whole. Edits carry the `base_version` they were made on; if the server's version
+    moved since, the answer is "conflict" with the server's copy — never an overwrite.
+    New entries are written together in one transaction; if that fails (a concurrent
+    request stored the same UUID), they are retried one by one.
+    `build_form(payload)` returns a bound InterventionForm.
+    """
+    require_role(actor, Role.MEDIATOR, Role.COORDINATOR)
+    parsed = [_parse_entry(entry) for entry in entries]
+    ids = [entry_id for entry_id, _, _, error in parsed if entry_id and error is None]
+    existing = {i.pk: i for i in Intervention.objects.filter(pk__in=ids)}
+    results: list[SyncResult | None] = [None] * len(parsed)
+    creates: list[tuple[int, uuid.UUID, dict]] = []
+    seen: set[uuid.UUID] = set()
+    for index, (entry_id, payload, base_version, error) in enumerate(parsed):
+        if error is not None:
+            results[index] = error
+            continue
+        current = existing.get(entry_id)
+        if current is not None and current.structure_id != actor.structure_id:
+            results[index] = SyncResult(
+                id=str(entry_id), status="refused", message="Identifiant déjà utilisé."
+            )
+            continue
+        if (current is not None and base_version is None) or (
+            entry_id in seen and base_version is None
+        ):
+            version = current.version if current else 1
+            results[index] = SyncResult(id=str(entry_id), status="already_synced", version=version)
+            continue
+        form = build_form(payload)
+        if not form.is_valid():
+            results[index] = SyncResult(
+                id=str(entry_id), status="invalid", errors=_form_errors(form)
+            )
+            continue
+        if current is None and base_version is not None:
+            results[index] = SyncResult(
+                id=str(entry_id),
+                status="conflict",
+                message="Cette intervention n'existe pas (ou plus) sur le serveur.",
+            )
+        elif current is None:
+            seen.add(entry_id)
+            creates.append((index, entry_id, form.intervention_data()))
+        else:
+            results[index] = _sync_update(actor, current, form.intervention_data(), base_version)
+
+    if creates:
+        try:
             with transaction.atomic():
-                created = intervention_create(
-                    actor=actor, data=data, intervention_id=entry_id, source=Source.OFFLINE
+                made = intervention_create_many(
+                    actor=actor,
+                    items=[(entry_id, data) for _, entry_id, data in creates],
+                    source=Source.OFFLINE,
                 )
-            return SyncResult(id=str(entry_id), status="created", version=created.version)
+            for (index, entry_id, _), intervention in zip(creates, made, strict=True):
+                results[index] = SyncResult(
+                    id=str(entry_id), status="created", version=intervention.version
+                )
+        except (IntegrityError, ValidationError, PermissionDenied):
+            for index, entry_id, data in creates:
+                results[index] = _sync_create_one(actor, entry_id, data)
+    return results  # type: ignore[return-value]
+
+
+def _sync_create_one(actor: Membership, entry_id: uuid.UUID, data: dict) -> SyncResult:
+    try:
+        with transaction.atomic():
+            created = intervention_create(
+                actor=actor, data=data, intervention_id=entry_id, source=Source.OFFLINE
+            )
+    except IntegrityError:
+        again = Intervention.objects.filter(pk=entry_id).first()
+        if again is not None and again.structure_id == actor.structure_id:
+            return SyncResult(id=str(entry_id), status="already_synced", version=again.version)
+        return SyncResult(id=str(entry_id), status="refused", message="Identifiant déjà utilisé.")
+    except PermissionDenied as exc:
+        return SyncResult(id=str(entry_id), status="refused", message=str(exc))
+    except ValidationError as exc:
+        return SyncResult(id=str(entry_id), status="invalid", errors=exc.message_dict)
+    return SyncResult(id=str(entry_id), status="created", version=created.version)
+
+
+def _sync_update(actor, current: Intervention, data: dict, base_version: int) -> SyncResult:
+    entry_id = str(current.pk)
+    try:
         with transaction.atomic():
             updated = intervention_update(
-                actor=actor, intervention=existing, data=data, base_version=base_version
+                actor=actor, intervention=current, data=data, base_version=base_version
             )
-        return SyncResult(id=str(entry_id), status="updated", version=updated.version)
     except ConflictError as conflict:
         return SyncResult(
-            id=str(entry_id),
+            id=entry_id,
             status="conflict",
             version=conflict.intervention.version,
             message=str(conflict),
             server=intervention_payload(conflict.intervention),
         )
     except PermissionDenied as exc:
-        return SyncResult(id=str(entry_id), status="refused", message=str(exc))
-    except IntegrityError:
-        # A concurrent request inserted the same UUID between our check and our insert.
-        again = Intervention.objects.filter(pk=entry_id).first()
-        if again is not None:
-            return SyncResult(id=str(entry_id), status="already_synced", version=again.version)
-        raise
+        return SyncResult(id=entry_id, status="refused", message=str(exc))
     except ValidationError as exc:
-        return SyncResult(id=str(entry_id), status="invalid", errors=exc.message_dict)
+        return SyncResult(id=entry_id, status="invalid", errors=exc.message_dict)
+    return SyncResult(id=entry_id, status="updated", version=updated.version)
 
 
 def intervention_payload(intervention: Intervention) -> dict:

@@ -15,11 +15,11 @@ from lien.core.permissions import role_required
 from lien.logbook import queries, services
 from lien.logbook.exports import export_response
 from lien.logbook.filters import TeamLogFilterForm
-from lien.logbook.forms import InterventionForm, last_entry_defaults
+from lien.logbook.forms import EntryLookups, InterventionForm, last_entry_defaults
 from lien.logbook.models import Intervention, Shift
 from lien.logbook.shift_forms import ShiftForm
 
-MAX_SYNC_BATCH = 200
+MAX_SYNC_BATCH = 1000
 
 
 def _entry_context(request, form, intervention=None):
@@ -219,17 +219,15 @@ def sync(request):
             status=413,
         )
     membership = request.membership
+    lookups = EntryLookups(membership.structure, request.user)
 
     def build_form(payload):
         return InterventionForm.from_payload(
-            payload, structure=membership.structure, author=request.user
+            payload, structure=membership.structure, author=request.user, lookups=lookups
         )
 
-    results = [
-        services.sync_entry(actor=membership, entry=entry, build_form=build_form).as_dict()
-        for entry in entries
-    ]
-    return JsonResponse({"results": results})
+    results = services.intervention_sync(actor=membership, entries=entries, build_form=build_form)
+    return JsonResponse({"results": [result.as_dict() for result in results]})
 
 
 @role_required(Role.MEDIATOR, Role.COORDINATOR)

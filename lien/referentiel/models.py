@@ -61,8 +61,7 @@ class ActivityType(ReferenceItem):
         default=list,
         blank=True,
         validators=[validate_entry_fields],
-        help_text=_("Champs facultatifs proposés pour cette activité : ")
-        + ", ".join(ENTRY_FIELDS),
+        help_text=_("Champs facultatifs proposés pour cette activité : ") + ", ".join(ENTRY_FIELDS),
     )
 
     class Meta(ReferenceItem.Meta):

@@ -92,6 +92,6 @@ def test_malformed_bodies_get_a_4xx_or_per_entry_error_never_500(team, login, bo
 
 def test_oversized_batches_are_refused(team, payload, login):
     client = login(team["mediator"])
-    batch = [{"id": str(uuid.uuid4()), "data": payload()} for _ in range(201)]
+    batch = [{"id": str(uuid.uuid4()), "data": payload()} for _ in range(1001)]
     assert post(client, batch).status_code == 413
     assert Intervention.objects.count() == 0
