@@ -25,3 +25,11 @@ def login(client):
         return client
 
     return _login
+
+
+@pytest.fixture(autouse=True)
+def _fresh_vocabulary_cache():
+    """Each test has its own database rows: never reuse another test's cached items."""
+    from lien.logbook.forms import forget_vocabularies
+
+    forget_vocabularies()

@@ -5,6 +5,7 @@ service, shift and mediators), so one form holds every rule and every message.
 """
 
 import datetime
+import time
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -113,16 +114,36 @@ class CachedModelMultipleChoiceField(CheapCopyMixin, forms.ModelMultipleChoiceFi
         return found
 
 
+#: How long a process keeps the active vocabularies before reading them again. An item an
+#: administrator deactivates may be accepted for this long; nothing else depends on it.
+VOCABULARY_TTL = 60.0
+_vocabulary_cache: dict = {"loaded_at": -VOCABULARY_TTL, "value": None}
+
+
+def active_vocabularies() -> tuple[dict, list]:
+    """The active items of each vocabulary an entry uses, by code; cached per process."""
+    now = time.monotonic()
+    if now - _vocabulary_cache["loaded_at"] > VOCABULARY_TTL:
+        vocabularies = {
+            model: {item.code: item for item in model.objects.active()}
+            for model in (ActivityType, Domain, SituationCategory, Outcome, PlaceType)
+        }
+        _vocabulary_cache["value"] = (vocabularies, list(RequestTheme.objects.active()))
+        _vocabulary_cache["loaded_at"] = now
+    return _vocabulary_cache["value"]
+
+
+def forget_vocabularies(**kwargs) -> None:
+    """Drop the cache (connected to the référentiel's save signal, and used by tests)."""
+    _vocabulary_cache["loaded_at"] = -VOCABULARY_TTL
+
+
 class EntryLookups:
     """What an entry is checked against, loaded once per page or per sync batch."""
 
     def __init__(self, structure: Structure, author: User):
         self.structure = structure
-        self.vocabularies = {
-            model: {item.code: item for item in model.objects.active()}
-            for model in (ActivityType, Domain, SituationCategory, Outcome, PlaceType)
-        }
-        self.themes = list(RequestTheme.objects.active())
+        self.vocabularies, self.themes = active_vocabularies()
         self.services = {
             str(s.pk): s for s in Service.objects.filter(structure=structure, is_active=True)
         }
