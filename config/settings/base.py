@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "lien.territories",
     "lien.structures",
     "lien.logbook",
+    "lien.indicators",
     "lien.demo",
 ]
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from lien.core import audit
 from lien.core.models import AuditAction, Membership, Role
+from lien.indicators import rollups
 from lien.logbook.models import AccessRequest, Intervention, Shift, Source
 from lien.referentiel.models import (
     ActivityType,
@@ -178,6 +179,8 @@ def demo_activity(*, months: int = 6, per_day: float = 4.0, seed: int = 2026) ->
         total += _structure_activity(structure, start, today, per_day, rng, vocab)
         _structure_shifts(structure, today, rng)
     if total:
+        # Generated in bulk, so the roll-ups are recomputed once rather than row by row.
+        rollups.rebuild()
         audit.record(
             action=AuditAction.LOAD,
             note=f"Démonstration : {total} interventions générées sur {months} mois",

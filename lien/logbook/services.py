@@ -12,6 +12,7 @@ from django.utils import timezone
 from lien.core import audit
 from lien.core.models import Membership, Role
 from lien.core.permissions import require_role
+from lien.indicators import rollups
 from lien.logbook.models import AccessRequest, Intervention, Shift, Source
 
 _PLAIN_FIELDS = (
@@ -160,6 +161,12 @@ def intervention_create_many(
     through.objects.bulk_create(through(intervention_id=i, user_id=u) for i, u in pairs)
     AccessRequest.objects.bulk_create(requests)
     audit.record_many(events)
+    rollups.apply_facts(
+        after=[
+            rollups.fact_state(intervention, data.get("access_requests"))
+            for intervention, (_, data) in zip(interventions, items, strict=True)
+        ]
+    )
     return interventions
 
 
@@ -198,6 +205,9 @@ def intervention_update(
     if data["service"].structure_id != intervention.structure_id:
         raise PermissionDenied("Ce dispositif n'appartient pas à la structure.")
     before = _full_snapshot(intervention)
+    old_fact = rollups.fact_state(
+        intervention, dict(intervention.access_requests.values_list("theme_id", "count"))
+    )
     for name in _PLAIN_FIELDS:
         if name in data:
             setattr(intervention, name, data[name])
@@ -206,6 +216,10 @@ def intervention_update(
     intervention.full_clean(exclude=[*_FK_FIELDS, "mediators"], validate_unique=False)
     intervention.save()
     _set_relations(intervention, data, intervention.author)
+    rollups.apply_facts(
+        before=[old_fact],
+        after=[rollups.fact_state(intervention, data.get("access_requests"))],
+    )
     audit.record(
         action="update",
         actor=actor,

@@ -21,7 +21,7 @@ FIXED = [
 @pytest.fixture
 def demo(capsys):
     call_command("load_referentiel", verbosity=0)
-    call_command("demo", "--scale", "1")
+    call_command("demo", "--scale", "1", "--months", "1")
     return capsys.readouterr().out
 
 
@@ -63,7 +63,7 @@ def test_fixed_accounts_have_the_documented_roles(demo):
 
 def test_rerunning_the_demo_creates_no_duplicates(demo):
     counts = (Structure.objects.count(), Service.objects.count(), User.objects.count())
-    call_command("demo", "--scale", "1")
+    call_command("demo", "--scale", "1", "--months", "1")
     assert counts == (Structure.objects.count(), Service.objects.count(), User.objects.count())
 
 
@@ -81,5 +81,20 @@ def test_demo_logins_work_only_when_enabled(demo, settings):
 
 def test_larger_scale_adds_structures(capsys):
     call_command("load_referentiel", verbosity=0)
-    call_command("demo", "--scale", "2")
+    call_command("demo", "--scale", "2", "--months", "0")
     assert Structure.objects.count() == 10
+
+
+def test_demo_activity_is_plausible_and_rolled_up(demo):
+    from lien.indicators.rollups import differences
+    from lien.logbook.models import Intervention
+
+    assert Intervention.objects.count() > 1000
+    # every generated entry respects its activity's fields
+    for intervention in Intervention.objects.select_related("activity_type")[:500]:
+        fields = set(intervention.activity_type.entry_fields)
+        if "timing" not in fields:
+            assert intervention.timing == ""
+        if "outcome" not in fields:
+            assert intervention.outcome_id is None
+    assert all(not lines for lines in differences().values())

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class IndicatorsConfig(AppConfig):
+    name = "lien.indicators"
+    label = "indicators"
+    verbose_name = "Indicateurs et tableaux de bord"

@@ -1,0 +1,118 @@
+"""Roll-ups ("cubes"): narrow aggregate tables, one per family of dashboard questions.
+
+A single roll-up keyed by every dimension does not compress (measured: 10 M facts gave
+9.98 M rows); narrow cubes do. Each cube is keyed by month and a few dimensions, holds
+counts and sums, and is updated by the write path in the same transaction as the facts
+(`lien.indicators.rollups`). Keys are plain integers/UUIDs, not foreign keys: a cube row
+outlives nothing and is rebuilt from the facts by `manage.py rebuild_rollups`. A missing
+optional dimension is stored as 0 (not NULL) so that the unique key and the upsert work
+the same on SQLite and PostgreSQL.
+"""
+
+from django.db import models
+
+
+class ActivityCube(models.Model):
+    """Where and what: month × structure × service × commune × QPV × domain × activity."""
+
+    month = models.DateField()
+    structure_id = models.UUIDField()
+    service_id = models.UUIDField()
+    commune_id = models.IntegerField()
+    qpv_id = models.IntegerField()  # 0 = outside any QPV
+    domain_id = models.IntegerField()
+    activity_type_id = models.IntegerField()
+    interventions = models.BigIntegerField(default=0)
+    people_met = models.BigIntegerField(default=0)
+    minutes = models.BigIntegerField(default=0)
+    with_outcome = models.BigIntegerField(default=0)
+    emergencies = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "month",
+                    "structure_id",
+                    "service_id",
+                    "commune_id",
+                    "qpv_id",
+                    "domain_id",
+                    "activity_type_id",
+                ],
+                name="activity_cube_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["structure_id", "month"], name="activity_cube_struct_month"),
+            models.Index(fields=["month", "commune_id"], name="activity_cube_month_commune"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.model_name} {self.month:%Y-%m} {self.structure_id}"
+
+
+class ResultCube(models.Model):
+    """How it ended: month × structure × service × domain × activity × situation × outcome
+    × timing."""
+
+    month = models.DateField()
+    structure_id = models.UUIDField()
+    service_id = models.UUIDField()
+    domain_id = models.IntegerField()
+    activity_type_id = models.IntegerField()
+    situation_category_id = models.IntegerField()  # 0 = none
+    outcome_id = models.IntegerField()  # 0 = none
+    timing = models.CharField(max_length=12)  # "" = not applicable
+    interventions = models.BigIntegerField(default=0)
+    people_met = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "month",
+                    "structure_id",
+                    "service_id",
+                    "domain_id",
+                    "activity_type_id",
+                    "situation_category_id",
+                    "outcome_id",
+                    "timing",
+                ],
+                name="result_cube_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["structure_id", "month"], name="result_cube_struct_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.model_name} {self.month:%Y-%m} {self.structure_id}"
+
+
+class RequestCube(models.Model):
+    """Requests by theme, counted apart from people: month × structure × service × commune
+    × QPV × theme."""
+
+    month = models.DateField()
+    structure_id = models.UUIDField()
+    service_id = models.UUIDField()
+    commune_id = models.IntegerField()
+    qpv_id = models.IntegerField()
+    theme_id = models.IntegerField()
+    requests = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "structure_id", "service_id", "commune_id", "qpv_id", "theme_id"],
+                name="request_cube_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["structure_id", "month"], name="request_cube_struct_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.model_name} {self.month:%Y-%m} {self.structure_id}"
