@@ -53,15 +53,15 @@ class ActivityCube(models.Model):
 
 
 class ResultCube(models.Model):
-    """How it ended: month × structure × service × domain × activity × situation × outcome
+    """How it ended: month × structure × service × commune × domain × activity × outcome
     × timing."""
 
     month = models.DateField()
     structure_id = models.UUIDField()
     service_id = models.UUIDField()
+    commune_id = models.IntegerField()
     domain_id = models.IntegerField()
     activity_type_id = models.IntegerField()
-    situation_category_id = models.IntegerField()  # 0 = none
     outcome_id = models.IntegerField()  # 0 = none
     timing = models.CharField(max_length=12)  # "" = not applicable
     interventions = models.BigIntegerField(default=0)
@@ -74,9 +74,9 @@ class ResultCube(models.Model):
                     "month",
                     "structure_id",
                     "service_id",
+                    "commune_id",
                     "domain_id",
                     "activity_type_id",
-                    "situation_category_id",
                     "outcome_id",
                     "timing",
                 ],
@@ -85,6 +85,41 @@ class ResultCube(models.Model):
         ]
         indexes = [
             models.Index(fields=["structure_id", "month"], name="result_cube_struct_month"),
+            models.Index(fields=["month", "commune_id"], name="result_cube_month_commune"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.model_name} {self.month:%Y-%m} {self.structure_id}"
+
+
+class SituationCube(models.Model):
+    """What situations: month × structure × service × commune × domain × situation."""
+
+    month = models.DateField()
+    structure_id = models.UUIDField()
+    service_id = models.UUIDField()
+    commune_id = models.IntegerField()
+    domain_id = models.IntegerField()
+    situation_category_id = models.IntegerField()  # 0 = none
+    interventions = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "month",
+                    "structure_id",
+                    "service_id",
+                    "commune_id",
+                    "domain_id",
+                    "situation_category_id",
+                ],
+                name="situation_cube_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["structure_id", "month"], name="situation_cube_struct_month"),
+            models.Index(fields=["month", "commune_id"], name="situation_cube_month_commune"),
         ]
 
     def __str__(self) -> str:
@@ -112,6 +147,7 @@ class RequestCube(models.Model):
         ]
         indexes = [
             models.Index(fields=["structure_id", "month"], name="request_cube_struct_month"),
+            models.Index(fields=["month", "commune_id"], name="request_cube_month_commune"),
         ]
 
     def __str__(self) -> str:

@@ -23,7 +23,7 @@ from django.db.models import Count, DateField, F, IntegerField, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from lien.indicators.models import ActivityCube, RequestCube, ResultCube
+from lien.indicators.models import ActivityCube, RequestCube, ResultCube, SituationCube
 
 
 @dataclass(frozen=True)
@@ -94,13 +94,25 @@ def _result(f: FactState):
         f.month,
         f.structure_id,
         f.service_id,
+        f.commune_id,
         f.domain_id,
         f.activity_type_id,
-        f.situation_category_id,
         f.outcome_id,
         f.timing,
     )
     yield key, (1, f.people_met)
+
+
+def _situation(f: FactState):
+    key = (
+        f.month,
+        f.structure_id,
+        f.service_id,
+        f.commune_id,
+        f.domain_id,
+        f.situation_category_id,
+    )
+    yield key, (1,)
 
 
 def _request(f: FactState):
@@ -129,14 +141,20 @@ CUBES = [
             "month",
             "structure_id",
             "service_id",
+            "commune_id",
             "domain_id",
             "activity_type_id",
-            "situation_category_id",
             "outcome_id",
             "timing",
         ),
         ("interventions", "people_met"),
         _result,
+    ),
+    (
+        SituationCube,
+        ("month", "structure_id", "service_id", "commune_id", "domain_id", "situation_category_id"),
+        ("interventions",),
+        _situation,
     ),
     (
         RequestCube,
@@ -231,13 +249,22 @@ def _fact_aggregates() -> dict:
         "k_month",
         "structure_id",
         "service_id",
+        "commune_id",
         "domain_id",
         "activity_type_id",
-        "k_situation",
         "k_outcome",
         "timing",
     )
     result_values = {"v_interventions": Count("id"), "v_people": Sum("people_met")}
+    situation_keys = (
+        "k_month",
+        "structure_id",
+        "service_id",
+        "commune_id",
+        "domain_id",
+        "k_situation",
+    )
+    situation_values = {"v_interventions": Count("id")}
     request_keys = ("k_month", "k_structure", "k_service", "k_commune", "k_qpv", "theme_id")
     request_values = {"v_requests": Sum("count")}
     requests = AccessRequest.objects.annotate(
@@ -255,6 +282,10 @@ def _fact_aggregates() -> dict:
         ResultCube: (
             base.values(*result_keys).annotate(**result_values),
             [*result_keys, *result_values],
+        ),
+        SituationCube: (
+            base.values(*situation_keys).annotate(**situation_values),
+            [*situation_keys, *situation_values],
         ),
         RequestCube: (
             requests.values(*request_keys).annotate(**request_values),
