@@ -152,3 +152,91 @@ class RequestCube(models.Model):
 
     def __str__(self) -> str:
         return f"{self._meta.model_name} {self.month:%Y-%m} {self.structure_id}"
+
+
+class IndicatorFamily(models.TextChoices):
+    JOBS = "jobs", "Emplois et professionnalisation"
+    ACTIVITY = "activity", "Activité"
+    RESULTS = "results", "Résultats"
+    UTILITY = "utility", "Utilité sociale"
+    QUALITY = "quality", "Qualité des données"
+
+
+class IndicatorLevel(models.TextChoices):
+    OUTPUT = "realisation", "Réalisation"
+    RESULT = "resultat", "Résultat"
+    IMPACT = "impact", "Impact"
+
+
+class IndicatorDefinition(models.Model):
+    """An indicator as data: numerator / denominator measures, filters, unit.
+
+    Measures are the named sums the engine knows how to compute
+    (`lien.indicators.engine.MEASURES`); filters narrow them by activity, domain,
+    outcome family or timing. An administrator builds a new indicator from these without
+    code. Indicators whose measures come from records not yet in Lien (jobs, follow-up)
+    are defined and shown as "données à venir".
+    """
+
+    code = models.SlugField("code", max_length=60, unique=True)
+    label = models.CharField("libellé", max_length=200)
+    description = models.TextField("définition", blank=True)
+    family = models.CharField("famille", max_length=12, choices=IndicatorFamily.choices)
+    register = models.ForeignKey(
+        "referentiel.UtilityRegister",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name="registre CITER",
+    )
+    level = models.CharField("niveau", max_length=12, choices=IndicatorLevel.choices)
+    unit = models.CharField("unité", max_length=30, default="nombre")
+    numerator = models.CharField("mesure (numérateur)", max_length=60)
+    numerator_filters = models.JSONField("filtres du numérateur", default=dict, blank=True)
+    denominator = models.CharField("mesure (dénominateur)", max_length=60, blank=True)
+    denominator_filters = models.JSONField("filtres du dénominateur", default=dict, blank=True)
+    scale = models.PositiveIntegerField(
+        "multiplicateur", default=1, help_text="100 pour un pourcentage."
+    )
+    position = models.PositiveSmallIntegerField("ordre", default=0)
+    is_active = models.BooleanField("actif", default=True)
+
+    class Meta:
+        verbose_name = "indicateur"
+        verbose_name_plural = "indicateurs"
+        ordering = ["family", "position", "code"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from lien.indicators.engine import validate_definition
+
+        errors = validate_definition(self)
+        if errors:
+            raise ValidationError(errors)
+
+
+class IndicatorTarget(models.Model):
+    """A target value for an indicator, for a framework agreement's period or a service."""
+
+    indicator = models.ForeignKey(
+        IndicatorDefinition, on_delete=models.CASCADE, related_name="targets"
+    )
+    service = models.ForeignKey(
+        "structures.Service", on_delete=models.CASCADE, null=True, blank=True
+    )
+    label = models.CharField("objet", max_length=200, blank=True)
+    starts_on = models.DateField("début")
+    ends_on = models.DateField("fin")
+    value = models.DecimalField("cible", max_digits=14, decimal_places=2)
+
+    class Meta:
+        verbose_name = "cible"
+        verbose_name_plural = "cibles"
+        ordering = ["indicator", "starts_on"]
+
+    def __str__(self) -> str:
+        return f"{self.indicator} : {self.value}"

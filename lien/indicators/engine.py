@@ -1,0 +1,503 @@
+"""Computing figures from the roll-up cubes: measures, perimeters, indicators.
+
+A **measure** is a named sum over one cube (or a count of distinct keys), e.g.
+`interventions`, `people_met`, `outreach_hours`, `requests`. A **perimeter** says which
+rows a viewer may count and has asked for: months, structures, services, territory,
+domains, activities, type of employer. An **indicator** (`IndicatorDefinition`) divides a
+filtered measure by another. Every figure is computed from the cubes, never from the facts,
+so a dashboard costs a few indexed GROUP BYs whatever the number of interventions.
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from django.db.models import Count, Q, Subquery, Sum
+
+from lien.core.models import Membership, Role
+from lien.indicators.models import ActivityCube, RequestCube, ResultCube, SituationCube
+from lien.referentiel.models import (
+    ActivityType,
+    Domain,
+    Outcome,
+    RequestTheme,
+    SituationCategory,
+)
+from lien.structures.models import Service, Structure
+from lien.territories.models import Level, Territory, TerritoryAncestor
+
+
+@dataclass(frozen=True)
+class Measure:
+    code: str
+    label: str
+    unit: str
+    cube: type | None = None
+    column: str = "interventions"
+    distinct: bool = False  # count distinct non-zero values of `column`
+    divisor: int = 1  # minutes → hours
+    base_filters: dict = field(default_factory=dict)
+    # Where the figure will come from when it is not the logbook (shown as "à venir").
+    source: str = "logbook"
+
+
+MEASURES: dict[str, Measure] = {
+    m.code: m
+    for m in [
+        Measure("interventions", "Interventions", "interventions", ActivityCube),
+        Measure("people_met", "Personnes rencontrées", "personnes", ActivityCube, "people_met"),
+        Measure("hours", "Heures d'intervention", "heures", ActivityCube, "minutes", divisor=60),
+        Measure(
+            "outreach_hours",
+            "Heures de présence active de proximité",
+            "heures",
+            ActivityCube,
+            "minutes",
+            divisor=60,
+            base_filters={"activity": ["presence-active"]},
+        ),
+        Measure(
+            "with_outcome", "Saisies avec une issue", "interventions", ActivityCube, "with_outcome"
+        ),
+        Measure(
+            "emergencies", "Relais vers les secours", "interventions", ActivityCube, "emergencies"
+        ),
+        Measure(
+            "qpv_interventions",
+            "Interventions en QPV",
+            "interventions",
+            ActivityCube,
+            base_filters={"in_qpv": True},
+        ),
+        Measure("qpv_covered", "QPV couverts", "QPV", ActivityCube, "qpv_id", distinct=True),
+        Measure(
+            "communes_covered",
+            "Communes couvertes",
+            "communes",
+            ActivityCube,
+            "commune_id",
+            distinct=True,
+        ),
+        Measure("results", "Interventions (résultats)", "interventions", ResultCube),
+        Measure("situations", "Interventions par situation", "interventions", SituationCube),
+        Measure("requests", "Demandes", "demandes", RequestCube, "requests"),
+        # Records of later capabilities: defined now, computed when their data exists.
+        Measure("mediators_in_post", "Médiateurs en poste", "personnes", source="jobs"),
+        Measure("fte", "Équivalents temps plein", "ETP", source="jobs"),
+        Measure("jobs_created", "Emplois créés et consolidés", "emplois", source="jobs"),
+        Measure("positive_exits", "Sorties positives de contrats aidés", "sorties", source="jobs"),
+        Measure("aided_exits", "Sorties de contrats aidés", "sorties", source="jobs"),
+        Measure("departures", "Départs", "personnes", source="jobs"),
+        Measure("training_hours", "Heures de formation", "heures", source="jobs"),
+        Measure(
+            "practice_review_attendees",
+            "Participants à l'analyse de pratiques",
+            "personnes",
+            source="jobs",
+        ),
+        Measure(
+            "certified_structures", "Structures certifiées AFNOR", "structures", source="structures"
+        ),
+        Measure("structures", "Structures", "structures", source="structures"),
+        Measure("collective_actions", "Actions collectives", "actions", source="followup"),
+        Measure(
+            "participants", "Participants aux actions collectives", "personnes", source="followup"
+        ),
+        Measure("referrals", "Mises en relation", "mises en relation", source="followup"),
+        Measure(
+            "referrals_done", "Mises en relation abouties", "mises en relation", source="followup"
+        ),
+        Measure(
+            "referrals_unanswered",
+            "Mises en relation sans réponse",
+            "mises en relation",
+            source="followup",
+        ),
+        Measure("partners_mobilised", "Partenaires mobilisés", "partenaires", source="followup"),
+        Measure("technical_reports", "Signalements techniques", "signalements", source="followup"),
+        Measure(
+            "technical_reports_fixed", "Signalements résolus", "signalements", source="followup"
+        ),
+        Measure("median_fix_days", "Délai médian de résolution", "jours", source="followup"),
+        Measure("agreements", "Accords suivis", "accords", source="followup"),
+        Measure("agreements_kept", "Accords tenus", "accords", source="followup"),
+        Measure("satisfaction", "Satisfaction (enquêtes)", "%", source="utility"),
+        Measure("self_assessment", "Auto-évaluation CITER", "note", source="utility"),
+    ]
+}
+
+#: Filters a measure may take, and the cube column each narrows.
+FILTERS = {
+    "activity": ("activity_type_id", ActivityType),
+    "domain": ("domain_id", Domain),
+    "outcome": ("outcome_id", Outcome),
+    "situation": ("situation_category_id", SituationCategory),
+    "theme": ("theme_id", RequestTheme),
+}
+EXTRA_FILTERS = {"outcome_family", "timing", "in_qpv", "has_outcome"}
+
+
+def _cube_has(cube, column: str) -> bool:
+    return any(f.name == column for f in cube._meta.fields)
+
+
+def validate_definition(definition) -> dict[str, list[str]]:
+    """Errors of an indicator definition, by field (used by the admin form)."""
+    errors: dict[str, list[str]] = defaultdict(list)
+    for field_name, filters_name in (
+        ("numerator", "numerator_filters"),
+        ("denominator", "denominator_filters"),
+    ):
+        code = getattr(definition, field_name)
+        if not code:
+            if field_name == "numerator":
+                errors[field_name].append("Mesure obligatoire.")
+            continue
+        measure = MEASURES.get(code)
+        if measure is None:
+            errors[field_name].append(
+                f"Mesure inconnue « {code} ». Mesures possibles : {', '.join(sorted(MEASURES))}."
+            )
+            continue
+        filters = getattr(definition, filters_name) or {}
+        if not isinstance(filters, dict):
+            errors[filters_name].append("Un objet JSON {filtre: valeurs} est attendu.")
+            continue
+        for name, value in filters.items():
+            if name in FILTERS:
+                column, model = FILTERS[name]
+                if measure.cube is not None and not _cube_has(measure.cube, column):
+                    errors[filters_name].append(
+                        f"La mesure « {code} » ne se filtre pas par {name}."
+                    )
+                known = set(model.objects.filter(code__in=value).values_list("code", flat=True))
+                unknown = sorted(set(value) - known)
+                if unknown:
+                    errors[filters_name].append(
+                        f"{name} : code(s) inconnu(s) {', '.join(unknown)}."
+                    )
+            elif name not in EXTRA_FILTERS:
+                errors[filters_name].append(
+                    f"Filtre inconnu « {name} » (possibles : "
+                    f"{', '.join(sorted([*FILTERS, *EXTRA_FILTERS]))})."
+                )
+    return dict(errors)
+
+
+# --- perimeters ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Perimeter:
+    """Which cube rows a figure counts. `None` means no restriction on that dimension."""
+
+    start: datetime.date  # first month included
+    end: datetime.date  # last month included
+    structure_ids: tuple | None = None
+    service_ids: tuple | None = None
+    territory: Territory | None = None
+    domains: tuple[str, ...] = ()
+    activities: tuple[str, ...] = ()
+    employer_type: str = ""
+    # Figures seen from outside the structure(s) counted get small-cell protection.
+    protected: bool = True
+
+    def shifted(self, months: int) -> "Perimeter":
+        """The same perimeter `months` earlier (for the comparison with the previous period)."""
+        return replace(
+            self, start=add_months(self.start, -months), end=add_months(self.end, -months)
+        )
+
+    @property
+    def months(self) -> int:
+        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    index = day.year * 12 + day.month - 1 + months
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+class NoDashboard(Exception):
+    """This membership has no dashboard (partners answer referrals, they see no figures)."""
+
+
+def perimeter_for(membership: Membership, *, start, end, **choices) -> Perimeter:
+    """The viewer's own scope, narrowed by what they chose; never wider than their role.
+
+    Mediators and coordinators count their structure (no protection: their own figures);
+    funders count the services they commission; steering counts its territory; admins
+    count everything. Choices outside the scope narrow to nothing rather than widening.
+    """
+    role = membership.role if membership else None
+    territory = choices.get("territory")
+    base = {
+        "start": start,
+        "end": end,
+        "domains": tuple(choices.get("domains") or ()),
+        "activities": tuple(choices.get("activities") or ()),
+        "employer_type": choices.get("employer_type") or "",
+    }
+    service_ids = tuple(str(s) for s in choices["services"]) if choices.get("services") else None
+    if role in (Role.MEDIATOR, Role.COORDINATOR):
+        return Perimeter(
+            **base,
+            structure_ids=(str(membership.structure_id),),
+            service_ids=service_ids,
+            territory=territory,
+            protected=False,
+        )
+    if role == Role.FUNDER:
+        funded = tuple(
+            str(pk)
+            for pk in Service.objects.filter(
+                commissioning_bodies=membership.organisation_id
+            ).values_list("pk", flat=True)
+        )
+        if service_ids is not None:
+            funded = tuple(s for s in funded if s in service_ids)
+        return Perimeter(**base, service_ids=funded, territory=territory)
+    if role == Role.STEERING:
+        scope = membership.territory
+        if (
+            territory is not None
+            and not TerritoryAncestor.objects.filter(ancestor=scope, descendant=territory).exists()
+        ):
+            territory = None  # outside the steering scope: fall back to the whole scope
+        return Perimeter(**base, service_ids=service_ids, territory=territory or scope)
+    if role == Role.ADMIN:
+        return Perimeter(**base, service_ids=service_ids, territory=territory, protected=False)
+    raise NoDashboard()
+
+
+def _codes_to_ids(model, codes) -> list[int]:
+    return list(model.objects.filter(code__in=codes).values_list("pk", flat=True))
+
+
+def _rows(measure: Measure, filters: dict, perimeter: Perimeter):
+    """The cube rows a measure sums, for a perimeter and extra filters."""
+    cube = measure.cube
+    qs = cube.objects.filter(month__gte=perimeter.start, month__lte=perimeter.end)
+    if perimeter.structure_ids is not None:
+        qs = qs.filter(structure_id__in=perimeter.structure_ids)
+    if perimeter.service_ids is not None:
+        qs = qs.filter(service_id__in=perimeter.service_ids)
+    if perimeter.employer_type:
+        qs = qs.filter(
+            structure_id__in=Subquery(
+                Structure.objects.filter(employer_type__code=perimeter.employer_type).values("pk")
+            )
+        )
+    if perimeter.territory is not None:
+        territory = perimeter.territory
+        if territory.level == Level.QPV and _cube_has(cube, "qpv_id"):
+            qs = qs.filter(qpv_id=territory.pk)
+        else:
+            # A QPV on a cube without QPV: the communes it covers (an approximation).
+            qs = qs.filter(
+                commune_id__in=Subquery(
+                    TerritoryAncestor.objects.filter(ancestor=territory).values("descendant_id")
+                    if territory.level != Level.QPV
+                    else Territory.objects.filter(
+                        Q(children=territory) | Q(secondary_children=territory)
+                    ).values("pk")
+                )
+            )
+    if perimeter.domains and _cube_has(cube, "domain_id"):
+        qs = qs.filter(domain_id__in=_codes_to_ids(Domain, perimeter.domains))
+    if perimeter.activities and _cube_has(cube, "activity_type_id"):
+        qs = qs.filter(activity_type_id__in=_codes_to_ids(ActivityType, perimeter.activities))
+    for name, value in {**measure.base_filters, **filters}.items():
+        if name in FILTERS:
+            column, model = FILTERS[name]
+            qs = qs.filter(**{f"{column}__in": _codes_to_ids(model, value)})
+        elif name == "outcome_family":
+            qs = qs.filter(outcome_id__in=Outcome.objects.filter(family__in=value).values("pk"))
+        elif name == "has_outcome":
+            qs = qs.exclude(outcome_id=0) if value else qs.filter(outcome_id=0)
+        elif name == "timing":
+            qs = qs.filter(timing__in=value)
+        elif name == "in_qpv":
+            qs = qs.exclude(qpv_id=0) if value else qs.filter(qpv_id=0)
+    return qs
+
+
+def _aggregate(measure: Measure):
+    if measure.distinct:
+        return Count(measure.column, distinct=True, filter=~Q(**{measure.column: 0}))
+    return Sum(measure.column)
+
+
+def _scaled(measure: Measure, value) -> Decimal | int:
+    value = value or 0
+    if measure.divisor != 1:
+        return (Decimal(value) / measure.divisor).quantize(Decimal("0.1"))
+    return value
+
+
+def measure_value(code: str, perimeter: Perimeter, filters: dict | None = None):
+    """A measure's total over the perimeter, or None when its data is not in Lien yet."""
+    measure = MEASURES[code]
+    if measure.cube is None:
+        return _external_value(measure, perimeter)
+    total = _rows(measure, filters or {}, perimeter).aggregate(v=_aggregate(measure))["v"]
+    return _scaled(measure, total)
+
+
+def _external_value(measure: Measure, perimeter: Perimeter):
+    if measure.code in ("structures", "certified_structures"):
+        qs = Structure.objects.filter(is_active=True)
+        if perimeter.structure_ids is not None:
+            qs = qs.filter(pk__in=perimeter.structure_ids)
+        if perimeter.service_ids is not None:
+            qs = qs.filter(services__in=perimeter.service_ids)
+        if perimeter.territory is not None:
+            qs = qs.filter(commune__ancestor_links__ancestor=perimeter.territory)
+        if perimeter.employer_type:
+            qs = qs.filter(employer_type__code=perimeter.employer_type)
+        if measure.code == "certified_structures":
+            qs = qs.filter(afnor_status="certified")
+        return qs.distinct().count()
+    return None
+
+
+def series(code: str, perimeter: Perimeter, filters: dict | None = None) -> list[tuple]:
+    """(month, value) for every month of the perimeter (months without data give 0)."""
+    measure = MEASURES[code]
+    if measure.cube is None:
+        return []
+    rows = dict(
+        _rows(measure, filters or {}, perimeter)
+        .values("month")
+        .annotate(v=_aggregate(measure))
+        .values_list("month", "v")
+    )
+    out, month = [], perimeter.start
+    while month <= perimeter.end:
+        out.append((month, _scaled(measure, rows.get(month, 0))))
+        month = add_months(month, 1)
+    return out
+
+
+DIMENSIONS = {
+    "activity": ("activity_type_id", ActivityType),
+    "domain": ("domain_id", Domain),
+    "outcome": ("outcome_id", Outcome),
+    "situation": ("situation_category_id", SituationCategory),
+    "theme": ("theme_id", RequestTheme),
+    "commune": ("commune_id", Territory),
+    "qpv": ("qpv_id", Territory),
+    "service": ("service_id", Service),
+    "structure": ("structure_id", Structure),
+    "timing": ("timing", None),
+}
+
+
+def breakdown(
+    code: str, dimension: str, perimeter: Perimeter, filters: dict | None = None
+) -> list[tuple[str, str, object]]:
+    """(key, label, value) by one dimension, largest first; labels from the référentiel."""
+    measure = MEASURES[code]
+    column, model = DIMENSIONS[dimension]
+    if measure.cube is None or not _cube_has(measure.cube, column):
+        return []
+    rows = (
+        _rows(measure, filters or {}, perimeter)
+        .values(column)
+        .annotate(v=_aggregate(measure))
+        .values_list(column, "v")
+    )
+    values = {key: value for key, value in rows if value}
+    labels = _labels(model, column, values)
+    result = [
+        (
+            str(key),
+            labels.get(key, "Non renseigné" if key in (0, "") else str(key)),
+            _scaled(measure, v),
+        )
+        for key, v in values.items()
+    ]
+    return sorted(result, key=lambda item: (-float(item[2]), item[1]))
+
+
+def _labels(model, column, values) -> dict:
+    if column == "timing":
+        from lien.logbook.models import Timing
+
+        return {k: Timing(k).label for k in values if k}
+    if model is None:
+        return {}
+    keys = [k for k in values if k not in (0, "")]
+    if model is Service or model is Structure:
+        return {obj.pk: obj.name for obj in model.objects.filter(pk__in=keys)}
+    if model is Territory:
+        return {obj.pk: obj.name for obj in Territory.objects.filter(pk__in=keys)}
+    return {obj.pk: obj.label for obj in model.objects.filter(pk__in=keys)}
+
+
+def children_of(territory: Territory | None) -> list[Territory]:
+    """The next level down for drilling: régions → départements → EPCI → communes → QPV."""
+    if territory is None:
+        return list(Territory.objects.filter(level=Level.REGION))
+    return list(
+        Territory.objects.filter(Q(parent=territory) | Q(secondary_parents=territory))
+        .distinct()
+        .order_by("name")
+    )
+
+
+def by_child_territory(code: str, perimeter: Perimeter, filters: dict | None = None):
+    """(territory, value) for each child of the perimeter's territory, in two queries."""
+    measure = MEASURES[code]
+    children = children_of(perimeter.territory)
+    if measure.cube is None or not children:
+        return []
+    if children[0].level == Level.QPV:
+        if not _cube_has(measure.cube, "qpv_id"):
+            return []
+        per_qpv = dict(
+            _rows(measure, filters or {}, perimeter)
+            .values("qpv_id")
+            .annotate(v=_aggregate(measure))
+            .values_list("qpv_id", "v")
+        )
+        return [(child, _scaled(measure, per_qpv.get(child.pk, 0))) for child in children]
+    per_commune = dict(
+        _rows(measure, filters or {}, perimeter)
+        .values("commune_id")
+        .annotate(v=_aggregate(measure))
+        .values_list("commune_id", "v")
+    )
+    links = TerritoryAncestor.objects.filter(ancestor__in=children).values_list(
+        "ancestor_id", "descendant_id"
+    )
+    totals: dict[int, int] = defaultdict(int)
+    for ancestor_id, descendant_id in links:
+        totals[ancestor_id] += per_commune.get(descendant_id, 0) or 0
+    return [(child, _scaled(measure, totals.get(child.pk, 0))) for child in children]
+
+
+@dataclass(frozen=True)
+class IndicatorValue:
+    value: Decimal | int | None
+    numerator: Decimal | int | None
+    denominator: Decimal | int | None
+
+    @property
+    def available(self) -> bool:
+        return self.value is not None
+
+
+def indicator_value(definition, perimeter: Perimeter) -> IndicatorValue:
+    """numerator × scale / denominator (or the numerator alone), None when unavailable."""
+    numerator = measure_value(definition.numerator, perimeter, definition.numerator_filters)
+    if not definition.denominator:
+        return IndicatorValue(numerator, numerator, None)
+    denominator = measure_value(definition.denominator, perimeter, definition.denominator_filters)
+    if numerator is None or denominator is None:
+        return IndicatorValue(None, numerator, denominator)
+    if not denominator:
+        return IndicatorValue(None, numerator, denominator)
+    value = (Decimal(numerator) * definition.scale / Decimal(denominator)).quantize(Decimal("0.1"))
+    return IndicatorValue(value, numerator, denominator)
