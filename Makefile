@@ -25,6 +25,7 @@ migrate: install
 ## make demo: install, migrate SQLite, load référentiel + territories + demo data, serve.
 demo: migrate
 	$(MANAGE) load_referentiel
+	$(MANAGE) load_indicators
 	$(MANAGE) load_territories
 	$(MANAGE) demo --scale $(SCALE)
 	$(MANAGE) runserver 127.0.0.1:8000
