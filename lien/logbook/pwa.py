@@ -11,19 +11,38 @@ from django.views.decorators.http import require_GET
 @require_GET
 @cache_control(max_age=3600)
 def manifest(request):
+    entry = reverse("logbook:log_intervention")
     return JsonResponse(
         {
+            "id": entry,
             "name": "Lien — journal de bord",
             "short_name": "Lien",
+            "description": "Saisir les interventions de médiation sociale, même sans réseau.",
             "lang": "fr",
-            "start_url": reverse("logbook:log_intervention"),
+            "dir": "ltr",
+            "start_url": entry,
             "scope": "/",
             "display": "standalone",
+            "orientation": "portrait",
             "background_color": "#ffffff",
             "theme_color": "#1d4f91",
             "icons": [
-                {"src": static("lien/icon-192.png"), "sizes": "192x192", "type": "image/png"},
-                {"src": static("lien/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+                {
+                    "src": static("lien/icon-192.png"),
+                    "sizes": "192x192",
+                    "type": "image/png",
+                    "purpose": "any",
+                },
+                {
+                    "src": static("lien/icon-512.png"),
+                    "sizes": "512x512",
+                    "type": "image/png",
+                    "purpose": "any",
+                },
+            ],
+            "shortcuts": [
+                {"name": "Saisir une intervention", "url": entry},
+                {"name": "Envois en attente", "url": reverse("logbook:outbox")},
             ],
         },
         content_type="application/manifest+json",

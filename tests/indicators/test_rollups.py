@@ -103,7 +103,7 @@ def test_concurrent_writers_lose_no_increment(team, payload):
                     data=form.intervention_data(),
                     intervention_id=uuid.uuid4(),
                 )
-        except Exception as exc:  # noqa: BLE001 — reported by the assertion below
+        except Exception as exc:
             errors.append(exc)
         finally:
             connections.close_all()
