@@ -6,9 +6,11 @@ Playwright drives Debian's Chromium (fixtures in tests/browser/conftest.py) agai
 
 import datetime
 import json
+import time
 
 import pytest
 from django.core.signals import request_started
+from django.db import OperationalError
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -525,3 +527,56 @@ def test_an_offline_entry_refused_at_sync_is_fixed_from_the_outbox(
     expect(page.locator("#entry-notice")).to_contain_text("enregistrée", timeout=WAIT)
     intervention = Intervention.objects.get()
     assert (str(intervention.pk), intervention.people_met) == (record["id"], 4)
+
+
+def _retry_locked(read):
+    """Read from the test thread; SQLite's shared in-memory database may be briefly locked
+    by the live server's thread (PostgreSQL never is)."""
+    for _ in range(50):
+        try:
+            return read()
+        except OperationalError:
+            time.sleep(0.1)
+    return read()
+
+
+def stored_count() -> int:
+    return _retry_locked(lambda: Intervention.objects.count())
+
+
+def stored_people() -> list[int]:
+    return _retry_locked(lambda: sorted(Intervention.objects.values_list("people_met", flat=True)))
+
+
+def test_one_online_two_offline_then_back_online_gives_exactly_three(
+    live_server, page, context, team
+):
+    """The issue's journey, end to end: 1 online, 2 offline, reconnect → 3 on the server."""
+    log_in(page, live_server, team["mediator"])
+    open_entry_page(page, live_server)
+    page.wait_for_function(
+        "caches.match('/journal-de-bord/saisir/').then(r => Boolean(r))", timeout=WAIT
+    )
+    fill_entry(page, people=1)
+    submit(page)
+    expect(page.locator("#entry-notice")).to_contain_text("Intervention enregistrée", timeout=WAIT)
+    assert stored_count() == 1
+
+    context.set_offline(True)
+    for people in (2, 3):
+        fill_entry(page, people=people)
+        submit(page)
+        expect(page.locator("#entry-notice")).to_contain_text(
+            "Enregistrée sur ce téléphone", timeout=WAIT
+        )
+    assert stored_count() == 1
+
+    context.set_offline(False)
+    # The outbox sends by itself: wait (bounded) for the server to hold all three.
+    deadline = time.monotonic() + WAIT / 1000
+    while stored_count() < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert stored_count() == 3
+    time.sleep(0.5)  # and no more than three arrive
+    assert stored_count() == 3
+    assert stored_people() == [1, 2, 3]
