@@ -30,6 +30,8 @@ def login(client):
 @pytest.fixture(autouse=True)
 def _fresh_vocabulary_cache():
     """Each test has its own database rows: never reuse another test's cached items."""
+    from lien.indicators.engine import forget_ids
     from lien.logbook.forms import forget_vocabularies
 
     forget_vocabularies()
+    forget_ids()

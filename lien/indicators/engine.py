@@ -271,13 +271,43 @@ def perimeter_for(membership: Membership, *, start, end, **choices) -> Perimeter
     raise NoDashboard()
 
 
+#: code → id of each référentiel model, per process (ids never change; a new code is
+#: picked up at the next miss, and the référentiel's save signal empties it).
+_ids_cache: dict = {}
+
+
+def forget_ids(**kwargs) -> None:
+    _ids_cache.clear()
+
+
 def _codes_to_ids(model, codes) -> list[int]:
-    return list(model.objects.filter(code__in=codes).values_list("pk", flat=True))
+    known = _ids_cache.get(model)
+    if known is None or any(code not in known for code in codes):
+        known = dict(model.objects.values_list("code", "pk"))
+        _ids_cache[model] = known
+    return [known[code] for code in codes if code in known]
 
 
-def _rows(measure: Measure, filters: dict, perimeter: Perimeter):
-    """The cube rows a measure sums, for a perimeter and extra filters."""
-    cube = measure.cube
+def code_of(model, pk) -> str | None:
+    """The code of a référentiel item from its id (for drill-down links)."""
+    known = _ids_cache.get(model)
+    if known is None or int(pk) not in known.values():
+        known = dict(model.objects.values_list("code", "pk"))
+        _ids_cache[model] = known
+    return next((code for code, value in known.items() if value == int(pk)), None)
+
+
+def _outcome_ids_of_families(families) -> list[int]:
+    key = ("outcome-family", tuple(sorted(families)))
+    if key not in _ids_cache:
+        _ids_cache[key] = list(
+            Outcome.objects.filter(family__in=families).values_list("pk", flat=True)
+        )
+    return _ids_cache[key]
+
+
+def _perimeter_rows(cube, perimeter: Perimeter):
+    """The cube rows inside a perimeter (months, structures, services, territory, choices)."""
     qs = cube.objects.filter(month__gte=perimeter.start, month__lte=perimeter.end)
     if perimeter.structure_ids is not None:
         qs = qs.filter(structure_id__in=perimeter.structure_ids)
@@ -308,19 +338,30 @@ def _rows(measure: Measure, filters: dict, perimeter: Perimeter):
         qs = qs.filter(domain_id__in=_codes_to_ids(Domain, perimeter.domains))
     if perimeter.activities and _cube_has(cube, "activity_type_id"):
         qs = qs.filter(activity_type_id__in=_codes_to_ids(ActivityType, perimeter.activities))
-    for name, value in {**measure.base_filters, **filters}.items():
+    return qs
+
+
+def _filters_q(measure: Measure, filters: dict) -> Q:
+    """The condition a measure's own filters (and a definition's) put on its cube rows."""
+    q = Q()
+    for name, value in {**measure.base_filters, **(filters or {})}.items():
         if name in FILTERS:
             column, model = FILTERS[name]
-            qs = qs.filter(**{f"{column}__in": _codes_to_ids(model, value)})
+            q &= Q(**{f"{column}__in": _codes_to_ids(model, value)})
         elif name == "outcome_family":
-            qs = qs.filter(outcome_id__in=Outcome.objects.filter(family__in=value).values("pk"))
+            q &= Q(outcome_id__in=_outcome_ids_of_families(value))
         elif name == "has_outcome":
-            qs = qs.exclude(outcome_id=0) if value else qs.filter(outcome_id=0)
+            q &= ~Q(outcome_id=0) if value else Q(outcome_id=0)
         elif name == "timing":
-            qs = qs.filter(timing__in=value)
+            q &= Q(timing__in=value)
         elif name == "in_qpv":
-            qs = qs.exclude(qpv_id=0) if value else qs.filter(qpv_id=0)
-    return qs
+            q &= ~Q(qpv_id=0) if value else Q(qpv_id=0)
+    return q
+
+
+def _rows(measure: Measure, filters: dict, perimeter: Perimeter):
+    """The cube rows a measure sums, for a perimeter and extra filters."""
+    return _perimeter_rows(measure.cube, perimeter).filter(_filters_q(measure, filters))
 
 
 def _aggregate(measure: Measure):
@@ -343,6 +384,42 @@ def measure_value(code: str, perimeter: Perimeter, filters: dict | None = None):
         return _external_value(measure, perimeter)
     total = _rows(measure, filters or {}, perimeter).aggregate(v=_aggregate(measure))["v"]
     return _scaled(measure, total)
+
+
+def measure_values(requests, perimeter: Perimeter) -> dict:
+    """Several measures at once: one aggregate query per cube, whatever their number.
+
+    `requests` is an iterable of (code, filters); the answer maps `(code, key(filters))` —
+    see `request_key` — to the value (None when the data is not in Lien yet).
+    """
+    by_cube: dict = defaultdict(dict)
+    out: dict = {}
+    for code, filters in requests:
+        measure = MEASURES[code]
+        key = request_key(code, filters)
+        if measure.cube is None:
+            out[key] = _external_value(measure, perimeter)
+            continue
+        condition = _filters_q(measure, filters or {})
+        if measure.distinct:
+            aggregate = Count(
+                measure.column, distinct=True, filter=condition & ~Q(**{measure.column: 0})
+            )
+        else:
+            aggregate = Sum(measure.column, filter=condition) if condition else Sum(measure.column)
+        by_cube[measure.cube][key] = (measure, aggregate)
+    for cube, wanted in by_cube.items():
+        aliases = {f"v{i}": key for i, key in enumerate(wanted)}
+        values = _perimeter_rows(cube, perimeter).aggregate(
+            **{alias: wanted[key][1] for alias, key in aliases.items()}
+        )
+        for alias, key in aliases.items():
+            out[key] = _scaled(wanted[key][0], values[alias])
+    return out
+
+
+def request_key(code: str, filters: dict | None) -> tuple:
+    return (code, tuple(sorted((k, str(v)) for k, v in (filters or {}).items())))
 
 
 def _external_value(measure: Measure, perimeter: Perimeter):
@@ -495,9 +572,31 @@ def indicator_value(definition, perimeter: Perimeter) -> IndicatorValue:
     if not definition.denominator:
         return IndicatorValue(numerator, numerator, None)
     denominator = measure_value(definition.denominator, perimeter, definition.denominator_filters)
-    if numerator is None or denominator is None:
-        return IndicatorValue(None, numerator, denominator)
-    if not denominator:
+    return _ratio(definition, numerator, denominator)
+
+
+def indicator_values(definitions, perimeter: Perimeter) -> dict[str, IndicatorValue]:
+    """`indicator_value` for many definitions, with one aggregate query per cube."""
+    definitions = list(definitions)
+    wanted = []
+    for definition in definitions:
+        wanted.append((definition.numerator, definition.numerator_filters))
+        if definition.denominator:
+            wanted.append((definition.denominator, definition.denominator_filters))
+    values = measure_values(wanted, perimeter)
+    out = {}
+    for definition in definitions:
+        numerator = values[request_key(definition.numerator, definition.numerator_filters)]
+        if not definition.denominator:
+            out[definition.code] = IndicatorValue(numerator, numerator, None)
+            continue
+        denominator = values[request_key(definition.denominator, definition.denominator_filters)]
+        out[definition.code] = _ratio(definition, numerator, denominator)
+    return out
+
+
+def _ratio(definition, numerator, denominator) -> IndicatorValue:
+    if numerator is None or denominator is None or not denominator:
         return IndicatorValue(None, numerator, denominator)
     value = (Decimal(numerator) * definition.scale / Decimal(denominator)).quantize(Decimal("0.1"))
     return IndicatorValue(value, numerator, denominator)
