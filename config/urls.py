@@ -17,5 +17,6 @@ urlpatterns = [
     path("journal/", core_views.audit_log, name="audit_log"),
     path("", include("lien.structures.urls")),
     path("", include("lien.logbook.urls")),
+    path("", include("lien.indicators.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -26,6 +26,12 @@ NAV: list[NavEntry] = [
     NavEntry(_("Mes saisies"), "logbook:my_entries", frozenset({Role.MEDIATOR})),
     NavEntry(_("Tournées"), "logbook:shift_list", frozenset({Role.MEDIATOR, Role.COORDINATOR})),
     NavEntry(_("Activité de l'équipe"), "logbook:team_log", frozenset({Role.COORDINATOR})),
+    NavEntry(_("Mon mois"), "indicators:my_month", frozenset({Role.MEDIATOR})),
+    NavEntry(
+        _("Tableaux de bord"),
+        "indicators:dashboard",
+        frozenset({Role.COORDINATOR, Role.FUNDER, Role.STEERING, Role.ADMIN}),
+    ),
     NavEntry(
         _("Ma structure"),
         "structures:my_structure",
