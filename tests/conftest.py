@@ -31,7 +31,9 @@ def login(client):
 def _fresh_vocabulary_cache():
     """Each test has its own database rows: never reuse another test's cached items."""
     from lien.indicators.engine import forget_ids
+    from lien.indicators.maps import forget_paths
     from lien.logbook.forms import forget_vocabularies
 
     forget_vocabularies()
     forget_ids()
+    forget_paths()

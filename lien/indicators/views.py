@@ -9,6 +9,7 @@ counts more than their role allows; outside a structure every count is protected
 import csv
 import datetime
 import io
+import re
 from urllib.parse import urlencode
 
 from django.http import HttpResponse
@@ -192,10 +193,28 @@ def _breadcrumb(membership, perimeter, request) -> list[dict]:
 # --- downloads ------------------------------------------------------------------------------
 
 
+FRENCH_NUMBER = re.compile(r"^-?\d{1,3}(?:\u202f\d{3})*(?:,\d+)?$")
+
+
+def _cell(value, fmt: str):
+    """A displayed figure as a spreadsheet reads it: "31 429" → 31429 (XLSX) or "31429"
+    (CSV, French decimal comma kept); "< 5", "secret", "48,8 %" stay text."""
+    text = str(value)
+    if not FRENCH_NUMBER.match(text):
+        return text
+    plain = text.replace("\u202f", "")
+    if fmt == "csv":
+        return plain
+    return float(plain.replace(",", ".")) if "," in plain else int(plain)
+
+
 def _export(board, fmt: str, only: str | None) -> HttpResponse:
-    tables = board.tables()
+    tables = [
+        (str(title), [str(h) for h in header], [[_cell(c, fmt) for c in line] for line in lines])
+        for title, header, lines in board.tables()
+    ]
     if only:
-        titles = {chart.code: chart.title for chart in board.all_charts()}
+        titles = {chart.code: str(chart.title) for chart in board.all_charts()}
         tables = [t for t in tables if t[0] == titles.get(only)] or tables
     stamp = timezone.localdate().isoformat()
     name = f"tableau-de-bord-{board.code}-{stamp}"

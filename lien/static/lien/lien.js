@@ -42,4 +42,12 @@
       }
     });
   });
+  /* Map shapes open their territory on click (mouse convenience: the table beside the map
+   * carries the same links for keyboards and screen readers). */
+  document.addEventListener("click", function (event) {
+    var shape = event.target.closest && event.target.closest("[data-href]");
+    if (shape && shape.getAttribute("data-href").charAt(0) === "?") {
+      window.location.search = shape.getAttribute("data-href");
+    }
+  });
 })();
