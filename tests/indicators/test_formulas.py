@@ -4,14 +4,16 @@ The entries go through the real write path (form → service → roll-ups). The 
 of every indicator is worked out by hand in the test from the table below, never read back
 from the engine.
 
-    #  activity           domain          commune  QPV  timing     outcome (family)       people  min  handoff  requests
-    1  gestion-conflits   habitat-social  Roubaix  yes  real_time  apaise-resolu (res.)     2      20
-    2  gestion-conflits   habitat-social  Roubaix  no   deferred   refus-mediation (ref.)   3      40
-    3  gestion-conflits   habitat-social  Roubaix  yes  real_time  non-resolu (unres.)      1      30
-    4  gestion-conflits   espaces-publics Lille    no   deferred   accord-obtenu (res.)     4      60   police
-    5  presence-active    espaces-publics Lille    no   —          —                        5      90
-    6  presence-active    espaces-publics Roubaix  yes  —          information-donnee       2      30
-    7  mise-en-relation   services-publics Roubaix yes  —          oriente-partenaire       1      15            numerique×2, logement×1
+    #  activity          domain      commune QPV timing outcome (family)     people min  other
+    1  gestion-conflits  habitat     Roubaix yes real   apaise-resolu (res.)   2     20
+    2  gestion-conflits  habitat     Roubaix no  defer. refus-mediation (ref.) 3     40
+    3  gestion-conflits  habitat     Roubaix yes real   non-resolu (unres.)    1     30
+    4  gestion-conflits  esp. publ.  Lille   no  defer. accord-obtenu (res.)   4     60   police
+    5  presence-active   esp. publ.  Lille   no  —      —                      5     90
+    6  presence-active   esp. publ.  Roubaix yes —      information-donnee     2     30
+    7  mise-en-relation  serv. publ. Roubaix yes —      oriente-partenaire     1     15   requests:
+                                                                                    numérique ×2,
+                                                                                    logement ×1
 """
 
 import datetime
@@ -29,27 +31,34 @@ from lien.structures.models import AfnorStatus
 
 pytestmark = pytest.mark.django_db
 
+
+def row(activity, domain, commune, qpv, timing, outcome, people, minutes, **extra):
+    return {
+        "activity_type": activity,
+        "domain": domain,
+        "commune": commune,
+        "qpv": qpv,
+        "timing": timing,
+        "outcome": outcome,
+        "people_met": people,
+        "duration_minutes": minutes,
+        **({"form": ""} if not timing else {}),
+        **extra,
+    }
+
+
+ROUBAIX, LILLE, QPV = "59512", "59350", "QX05901D"
+REQUESTS = [{"theme": "numerique", "count": 2}, {"theme": "logement", "count": 1}]
 ENTRIES = [
-    dict(activity_type="gestion-conflits", domain="habitat-social", commune="59512",
-         qpv="QX05901D", timing="real_time", outcome="apaise-resolu", people_met=2,
-         duration_minutes=20),
-    dict(activity_type="gestion-conflits", domain="habitat-social", commune="59512", qpv="",
-         timing="deferred", outcome="refus-mediation", people_met=3, duration_minutes=40),
-    dict(activity_type="gestion-conflits", domain="habitat-social", commune="59512",
-         qpv="QX05901D", timing="real_time", outcome="non-resolu", people_met=1,
-         duration_minutes=30),
-    dict(activity_type="gestion-conflits", domain="espaces-publics", commune="59350", qpv="",
-         timing="deferred", outcome="accord-obtenu", people_met=4, duration_minutes=60,
-         emergency_handoff="police"),
-    dict(activity_type="presence-active", domain="espaces-publics", commune="59350", qpv="",
-         timing="", form="", outcome="", people_met=5, duration_minutes=90),
-    dict(activity_type="presence-active", domain="espaces-publics", commune="59512",
-         qpv="QX05901D", timing="", form="", outcome="information-donnee", people_met=2,
-         duration_minutes=30),
-    dict(activity_type="mise-en-relation", domain="services-publics", commune="59512",
-         qpv="QX05901D", timing="", form="", outcome="oriente-partenaire", people_met=1,
-         duration_minutes=15,
-         access_requests=[{"theme": "numerique", "count": 2}, {"theme": "logement", "count": 1}]),
+    row("gestion-conflits", "habitat-social", ROUBAIX, QPV, "real_time", "apaise-resolu", 2, 20),
+    row("gestion-conflits", "habitat-social", ROUBAIX, "", "deferred", "refus-mediation", 3, 40),
+    row("gestion-conflits", "habitat-social", ROUBAIX, QPV, "real_time", "non-resolu", 1, 30),
+    row("gestion-conflits", "espaces-publics", LILLE, "", "deferred", "accord-obtenu", 4, 60,
+        emergency_handoff="police"),
+    row("presence-active", "espaces-publics", LILLE, "", "", "", 5, 90),
+    row("presence-active", "espaces-publics", ROUBAIX, QPV, "", "information-donnee", 2, 30),
+    row("mise-en-relation", "services-publics", ROUBAIX, QPV, "", "oriente-partenaire", 1, 15,
+        access_requests=REQUESTS),
 ]  # fmt: skip
 
 
