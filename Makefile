@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 MANAGE := $(BIN)/python manage.py
 SCALE ?= 1
+OUTLINES := lien/territories/data/contours-59-62
 PYTEST_ARGS ?=
 
 .PHONY: demo test lint fmt bench install migrate serve browser-deps clean check-deploy
@@ -27,6 +28,10 @@ demo: migrate
 	$(MANAGE) load_referentiel
 	$(MANAGE) load_indicators
 	$(MANAGE) load_territories
+	$(MANAGE) load_territories --geojson $(OUTLINES)-communes.geojson
+	$(MANAGE) load_territories --geojson $(OUTLINES)-epci.geojson --level epci
+	$(MANAGE) load_territories --geojson $(OUTLINES)-departements.geojson --level departement
+	$(MANAGE) load_territories --geojson $(OUTLINES)-region.geojson --level region
 	$(MANAGE) demo --scale $(SCALE)
 	$(MANAGE) runserver 127.0.0.1:8000
 
