@@ -410,6 +410,8 @@ def _breakdown_chart(
     """A breakdown by one dimension; beyond `limit` rows the rest is one "Autres" row (a
     cell, so the total still adds up and protection still holds)."""
     items = engine.breakdown(measure, dimension, perimeter, filters)
+    if dimension == "qpv":
+        items = [(k, "Hors QPV" if k == "0" else label, v) for k, label, v in items]
     if limit is not None and len(items) > limit:
         head, rest = items[:limit], items[limit:]
         items = [*head, ("autres", f"Autres ({len(rest)})", sum(v for _, _, v in rest))]
