@@ -446,7 +446,9 @@ def _rows_from_items(items, perimeter, measure, drill) -> list[Row]:
     rows = []
     for (key, label, _), text, value in zip(items, shown, drawable, strict=True):
         params = None
-        if drill and key not in ("autres", "0"):
+        if drill == "service" and key not in ("autres", "0"):
+            params = {drill: key}
+        elif drill and key not in ("autres", "0"):
             code = engine.code_of(DRILL_MODELS[drill], key)
             params = {drill: code} if code else None
         rows.append(Row(key, label, text, value, url_params=params))
@@ -560,6 +562,14 @@ def _overview(board: Board, previous: Perimeter | None) -> None:
             drill="domaine",
         ),
     ]  # fmt: skip
+    if p.structure_ids is not None or p.service_ids is not None:
+        # A coordinator's services, or the services a funder commissions: each one's share.
+        board.charts.append(
+            _breakdown_chart(
+                "by_service", "Interventions par dispositif", "interventions", "service", p,
+                previous, drill="service",
+            )
+        )  # fmt: skip
 
 
 def _activity(board: Board, previous: Perimeter | None) -> None:

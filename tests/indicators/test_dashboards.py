@@ -369,3 +369,30 @@ def test_the_map_draws_outlines_and_hatches_hidden_figures(world, login):
     response = login(world["m"]["funder(B)"]).get(reverse("indicators:dashboard_territories"))
     shapes = response.context["board"].charts[0].map.shapes
     assert [(s.title, s.fill) for s in shapes] == [("Arras : < 5", maps.HATCH)]
+
+
+def test_an_indicator_added_by_an_administrator_appears_with_its_value(world, login):
+    from lien.indicators.models import IndicatorDefinition
+
+    definition = IndicatorDefinition(
+        code="personnes-par-intervention", label="Personnes par intervention", family="activity",
+        level="realisation", unit="personnes", numerator="people_met", denominator="interventions",
+    )  # fmt: skip
+    definition.full_clean()
+    definition.save()
+    response = login(world["m"]["coordinator(A)"]).get(reverse("indicators:dashboard_indicators"))
+    rows = {r.label: r.shown for chart in response.context["board"].charts for r in chart.rows}
+    assert rows["Personnes par intervention"] == "2"  # 46 people / 23 entries
+    assert rows["Équivalents temps plein"] == "à venir"
+
+
+def test_a_coordinator_sees_each_service_and_drills_into_one(world, login):
+    client = login(world["m"]["coordinator(A)"])
+    board = client.get(reverse("indicators:dashboard")).context["board"]
+    by_service = next(c for c in board.charts if c.code == "by_service")
+    assert [(r.label, r.shown) for r in by_service.rows] == [("Dispositif Alpha", "23")]
+    assert by_service.rows[0].url == f"?service={world['service_a'].pk}"
+    response = client.get(by_service.rows[0].url and reverse("indicators:dashboard"),
+                          {"service": str(world["service_a"].pk)})  # fmt: skip
+    assert not response.context["form"].errors
+    assert response.context["board"].perimeter.service_ids == (str(world["service_a"].pk),)
