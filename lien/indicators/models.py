@@ -45,6 +45,7 @@ class ActivityCube(models.Model):
         ]
         indexes = [
             models.Index(fields=["structure_id", "month"], name="activity_cube_struct_month"),
+            models.Index(fields=["service_id", "month"], name="activity_cube_service_month"),
             models.Index(fields=["month", "commune_id"], name="activity_cube_month_commune"),
         ]
 
@@ -85,6 +86,7 @@ class ResultCube(models.Model):
         ]
         indexes = [
             models.Index(fields=["structure_id", "month"], name="result_cube_struct_month"),
+            models.Index(fields=["service_id", "month"], name="result_cube_service_month"),
             models.Index(fields=["month", "commune_id"], name="result_cube_month_commune"),
         ]
 
@@ -119,6 +121,7 @@ class SituationCube(models.Model):
         ]
         indexes = [
             models.Index(fields=["structure_id", "month"], name="situation_cube_struct_month"),
+            models.Index(fields=["service_id", "month"], name="situation_cube_service_month"),
             models.Index(fields=["month", "commune_id"], name="situation_cube_month_commune"),
         ]
 
@@ -147,6 +150,7 @@ class RequestCube(models.Model):
         ]
         indexes = [
             models.Index(fields=["structure_id", "month"], name="request_cube_struct_month"),
+            models.Index(fields=["service_id", "month"], name="request_cube_service_month"),
             models.Index(fields=["month", "commune_id"], name="request_cube_month_commune"),
         ]
 
