@@ -8,7 +8,7 @@ SCALE ?= 1
 OUTLINES := lien/territories/data/contours-59-62
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint fmt bench install migrate serve browser-deps clean check-deploy
+.PHONY: demo test lint fmt bench install migrate serve worker browser-deps clean check-deploy
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ requis"'
@@ -23,7 +23,8 @@ install: $(STAMP)
 migrate: install
 	$(MANAGE) migrate --noinput
 
-## make demo: install, migrate SQLite, load référentiel + territories + demo data, serve.
+## make demo: install, migrate SQLite, load référentiel + territories + demo data, serve
+## (with the background job worker beside the server; both stop on Ctrl+C).
 demo: migrate
 	$(MANAGE) load_referentiel
 	$(MANAGE) load_indicators
@@ -33,7 +34,13 @@ demo: migrate
 	$(MANAGE) load_territories --geojson $(OUTLINES)-departements.geojson --level departement
 	$(MANAGE) load_territories --geojson $(OUTLINES)-region.geojson --level region
 	$(MANAGE) demo --scale $(SCALE)
+	$(MANAGE) db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(MANAGE) runserver 127.0.0.1:8000
+
+## make worker: run the background jobs (e-mails) of the database queue, in the foreground.
+worker: migrate
+	$(MANAGE) db_worker
 
 ## make test: the whole suite (SQLite unless DATABASE_URL says otherwise).
 test: install browser-deps

@@ -16,3 +16,6 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 AXES_ENABLED = True
 # Tests that exercise demo logins turn this on explicitly.
 LIEN_DEMO_LOGINS_ENABLED = False
+# Jobs run at once (after commit) in most tests; tests of the worker switch to the
+# database backend with override_settings.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
