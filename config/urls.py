@@ -18,5 +18,7 @@ urlpatterns = [
     path("", include("lien.structures.urls")),
     path("", include("lien.logbook.urls")),
     path("", include("lien.indicators.urls")),
+    path("", include("lien.followup.urls")),
+    path("", include("lien.notifications.urls")),
     path("admin/", admin.site.urls),
 ]

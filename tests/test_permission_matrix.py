@@ -10,16 +10,31 @@ fails the test, naming the route, until it is added to `OBJECTS_BY_KEY` below.
 """
 
 import datetime
+import io
 import re
 
 import pytest
 from django.contrib import admin
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
+from PIL import Image
 
 from lien.core.models import Role
+from lien.followup import links
+from lien.followup.models import (
+    Agreement,
+    CollectiveAction,
+    NextStep,
+    Referral,
+    RoutingRule,
+    Situation,
+    TechnicalReport,
+)
+from lien.followup.photos import clean_photo
 from lien.logbook.models import Intervention, Shift
-from lien.referentiel.models import ActivityType, Domain
+from lien.notifications.services import notify
+from lien.referentiel.models import ActivityType, Domain, RequestTheme
 from tests.factories import (
     OrganisationFactory,
     ServiceFactory,
@@ -73,6 +88,78 @@ def make_intervention(service):
     return intervention
 
 
+def make_notification(user):
+    """Notifications belong to one person: anyone else is refused, whatever their role."""
+    [notification] = notify(
+        recipients=[user], kind="test", title="Orientation acceptée", url="/", email=False
+    )
+    return notification
+
+
+def make_followup(service, *, partner, body) -> dict:
+    """One of each follow-up record of `service`'s structure: a situation with a step and an
+    agreement, a referral to `partner`, a report routed to `body` (with its photo), a routing
+    rule and a collective action."""
+    structure = service.structure
+    author = make_membership(Role.COORDINATOR, structure=structure)
+    today = timezone.localdate()
+    domain, _ = Domain.objects.get_or_create(code="dom-matrice", defaults={"label": "Domaine"})
+    theme, _ = RequestTheme.objects.get_or_create(code="theme-matrice", defaults={"label": "T"})
+    common = {"structure": structure, "created_by": author.user}
+    situation = Situation.objects.create(
+        **common, service=service, reference=f"S-{structure.pk.hex[:8]}", kind="deferred",
+        initials="M. X.", domain=domain, commune=structure.commune, summary="Objet",
+        purge_on=today + datetime.timedelta(days=365),
+    )  # fmt: skip
+    referral = Referral.objects.create(
+        **common, service=service, partner=partner, theme=theme, commune=structure.commune,
+        person="M. X.", request="Demande", expires_on=today + datetime.timedelta(days=30),
+        link_nonce=links.new_nonce(),
+    )  # fmt: skip
+    report = TechnicalReport.objects.create(
+        **common, service=service, category="lighting", commune=structure.commune,
+        description="Panne", routed_to=body, status="sent",
+    )  # fmt: skip
+    image = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(image, format="JPEG")
+    report.photo.save("p.jpg", clean_photo(SimpleUploadedFile("p.jpg", image.getvalue())))
+    return {
+        "situation": situation,
+        "nextstep": NextStep.objects.create(
+            situation=situation, text="Étape", due_on=today, assignee=author.user
+        ),
+        "agreement": Agreement.objects.create(
+            situation=situation, text="Accord", agreed_on=today, review_on=today
+        ),
+        "referral": referral,
+        "report": report,
+        "routing_rule": RoutingRule.objects.create(
+            structure=structure, territory=structure.commune, organisation=body
+        ),
+        "collective_action": CollectiveAction.objects.create(
+            **common,
+            service=service,
+            kind="awareness",
+            title="Atelier",
+            held_on=today,
+            commune=structure.commune,
+            residents=3,
+        ),
+    }
+
+
+class FreshToken:
+    """A referral's current signed-link token (an action may have renewed the link)."""
+
+    def __init__(self, referral):
+        self.referral = referral
+
+    @property
+    def pk(self) -> str:
+        self.referral.refresh_from_db()
+        return links.make_token(self.referral)
+
+
 def make_shift(service):
     start = timezone.now()
     return Shift.objects.create(
@@ -109,17 +196,29 @@ def world(db):
         "service": service_b,
         "intervention": make_intervention(service_b),
         "shift": make_shift(service_b),
+        "notification": make_notification(
+            make_membership(Role.COORDINATOR, structure=structure_b).user
+        ),
     }
+    # B's referral goes to another partner, B's report to another body than the actors'.
+    other_partner = OrganisationFactory(name="Partenaire Bêta", kind="partner")
+    objects_b.update(make_followup(service_b, partner=other_partner, body=funder_b))
+    objects_a = {
+        "structure": structure_a,
+        "service": service_a,
+        "intervention": make_intervention(service_a),
+        "shift": make_shift(service_a),
+        "notification": make_notification(actors["coordinator(A)"].user),
+        **make_followup(service_a, partner=other_partner, body=funder_a),
+    }
+    # Signed links: A's own token opens A's referral; used on B's referral it must not.
+    objects_a["token"] = FreshToken(objects_a["referral"])
+    objects_b["token"] = objects_a["token"]
     return {
         "actors": actors,
         "objects_b": objects_b,
         "secrets": [structure_b.name, service_b.name],
-        "objects_a": {
-            "structure": structure_a,
-            "service": service_a,
-            "intervention": make_intervention(service_a),
-            "shift": make_shift(service_a),
-        },
+        "objects_a": objects_a,
     }
 
 
@@ -189,14 +288,21 @@ def test_no_role_reaches_another_structures_records(world, client, actor_key):
 
 
 def test_the_matrix_can_fail_own_structure_is_reachable(world, client):
-    """Control: the same URLs with structure A's own objects answer 200 to its coordinator."""
+    """Control: the same URLs with structure A's own objects answer 200 to its coordinator
+    (actions, which only take POST, are carried out rather than refused)."""
     membership = world["actors"]["coordinator(A)"]
     client.force_login(membership.user, backend="lien.core.auth.EmailBackend")
     own = world["objects_a"]
     for name, route in app_routes():
         if "<" in route:
             path = build_path(route, name, own)
-            assert client.get(path).status_code == 200, path
+            status = client.get(path).status_code
+            if status == 405:
+                # An action (POST only): the owner is not refused, whatever the outcome.
+                status = client.post(path).status_code
+                assert status not in REFUSED and status < 500, (path, status)
+            else:
+                assert status == 200, (path, status)
 
 
 @pytest.mark.parametrize(

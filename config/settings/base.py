@@ -56,7 +56,11 @@ INSTALLED_APPS = [
     "lien.structures",
     "lien.logbook",
     "lien.indicators",
+    "lien.followup",
     "lien.demo",
+    "django_tasks",
+    "django_tasks.backends.database",
+    "lien.notifications",
 ]
 
 MIDDLEWARE = [
@@ -93,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "lien.core.context_processors.navigation",
+                "lien.notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -202,6 +207,11 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Lien <ne-pas-repondre@lien.invalid>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# --- Background jobs -------------------------------------------------------------------
+# django-tasks with its database backend: the queue is a table in the same database
+# (SQLite or PostgreSQL), so no extra server; `manage.py db_worker` runs the jobs.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.database.DatabaseBackend"}}
+
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français")]
@@ -224,6 +234,11 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
 # --- Lien --------------------------------------------------------------------------------
 # Counts below this are shown as "< N" outside the structure that owns the records.
 LIEN_SMALL_CELL_THRESHOLD = int(env("LIEN_SMALL_CELL_THRESHOLD", "5"))
+# Absolute address of the site, for the links in e-mails (no request to build them from).
+LIEN_BASE_URL = env("LIEN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# How long a partner's signed answer link stays valid (a new link revokes the previous one).
+LIEN_REFERRAL_LINK_DAYS = int(env("LIEN_REFERRAL_LINK_DAYS", "45"))
+
 
 LOGGING = {
     "version": 1,

@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from django.db import models, transaction
+from django.db.models.fields.files import FieldFile
 
 from lien.core.models import AuditAction, AuditEvent, Membership, User
 
@@ -28,6 +29,8 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, FieldFile):
+        return value.name or ""  # the stored file's name, never its content
     return value
 
 

@@ -24,6 +24,14 @@ NAV: list[NavEntry] = [
     NavEntry(_("Accueil"), "home", frozenset(Role.values)),
     NavEntry(_("Saisir"), "logbook:log_intervention", frozenset({Role.MEDIATOR})),
     NavEntry(_("Mes saisies"), "logbook:my_entries", frozenset({Role.MEDIATOR})),
+    NavEntry(_("Suivi"), "followup:situation_list", frozenset({Role.MEDIATOR, Role.COORDINATOR})),
+    NavEntry(_("Orientations reçues"), "followup:referral_inbox", frozenset({Role.PARTNER})),
+    NavEntry(
+        _("Signalements reçus"), "followup:report_inbox", frozenset({Role.FUNDER, Role.PARTNER})
+    ),
+    NavEntry(
+        _("Veille sociale"), "followup:observation_list", frozenset({Role.FUNDER, Role.PARTNER})
+    ),
     NavEntry(_("Tournées"), "logbook:shift_list", frozenset({Role.MEDIATOR, Role.COORDINATOR})),
     NavEntry(_("Activité de l'équipe"), "logbook:team_log", frozenset({Role.COORDINATOR})),
     NavEntry(_("Mon mois"), "indicators:my_month", frozenset({Role.MEDIATOR})),

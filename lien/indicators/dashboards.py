@@ -332,10 +332,11 @@ def _figure_set(perimeter: Perimeter, previous: Perimeter | None, codes) -> list
     figures = []
     for code, label, unit, kind, numerator, denominator in specs:
         now = _figure_values(current, numerator, denominator)
-        figure = Figure(code, label, unit, _figure_text(kind, *now, perimeter.protected))
+        source = engine.MEASURES[numerator[0]].source
+        figure = Figure(code, label, unit, _figure_text(kind, *now, perimeter.protected, source))
         if before is not None:
             then = _figure_values(before, numerator, denominator)
-            figure.previous = _figure_text(kind, *then, perimeter.protected)
+            figure.previous = _figure_text(kind, *then, perimeter.protected, source)
             if _hidden(figure.shown) or _hidden(figure.previous):
                 figure.change = "—"
             elif kind == "rate":
@@ -356,9 +357,10 @@ def _figure_values(values: dict, numerator, denominator) -> tuple:
     return num, den
 
 
-def _figure_text(kind: str, num, den, protected: bool) -> str:
+def _figure_text(kind: str, num, den, protected: bool, source: str = "logbook") -> str:
     if num is None:
-        return "à venir"
+        # Not in Lien yet ("à venir"), or in Lien with nothing to measure (no fixed report).
+        return "—" if source == "followup" else "à venir"
     if kind == "rate":
         return _protected_rate(num, den, protected)
     if kind == "amount":
@@ -532,6 +534,26 @@ FIGURES: dict[str, FigureSpec] = {
     "emergencies": FigureSpec(
         "Relais vers les secours", "interventions", "count", ("emergencies", {})
     ),
+    "referral_success": FigureSpec(
+        "Mises en relation abouties", "%", "rate", ("referrals_done", {}), ("referrals", {})
+    ),
+    "referral_unanswered": FigureSpec(
+        "Mises en relation sans réponse connue",
+        "%",
+        "rate",
+        ("referrals_unanswered", {}),
+        ("referrals", {}),
+    ),
+    "report_fix_rate": FigureSpec(
+        "Signalements techniques résolus",
+        "%",
+        "rate",
+        ("technical_reports_fixed", {}),
+        ("technical_reports", {}),
+    ),
+    "median_fix_days": FigureSpec(
+        "Délai médian de résolution (jours)", "jours", "amount", ("median_fix_days", {})
+    ),
 }
 
 
@@ -612,6 +634,10 @@ def _results(board: Board, previous: Perimeter | None) -> None:
             "refusal_rate",
             "referred",
             "emergencies",
+            "referral_success",
+            "referral_unanswered",
+            "report_fix_rate",
+            "median_fix_days",
         ],
     )
     board.charts = [
@@ -706,14 +732,15 @@ def _indicators(board: Board, previous: Perimeter | None) -> None:
             chart = Chart(family, family_label, "table", "", rows, columns=columns)
             board.charts.append(chart)
     board.notes.append(
-        "« à venir » : l'indicateur est défini, ses données viendront des modules suivis, "
-        "emplois et utilité sociale."
+        "« à venir » : l'indicateur est défini, ses données viendront des modules emplois "
+        "et utilité sociale. « — » : rien à mesurer sur la période."
     )
 
 
 def _indicator_text(definition, value, perimeter: Perimeter) -> str:
     if value.numerator is None:
-        return "à venir"
+        source = engine.MEASURES[definition.numerator].source
+        return "—" if source == "followup" else "à venir"
     if value.value is None:
         return "—"
     if definition.denominator:

@@ -394,9 +394,14 @@ def measure_values(requests, perimeter: Perimeter) -> dict:
     """
     by_cube: dict = defaultdict(dict)
     out: dict = {}
+    followup = {code for code, _ in requests if MEASURES[code].source == "followup"}
+    known = _followup_values(followup, perimeter) if followup else {}
     for code, filters in requests:
         measure = MEASURES[code]
         key = request_key(code, filters)
+        if code in known:
+            out[key] = known[code]
+            continue
         if measure.cube is None:
             out[key] = _external_value(measure, perimeter)
             continue
@@ -436,6 +441,203 @@ def _external_value(measure: Measure, perimeter: Perimeter):
         if measure.code == "certified_structures":
             qs = qs.filter(afnor_status="certified")
         return qs.distinct().count()
+    if measure.source == "followup":
+        return _followup_value(measure, perimeter)
+    return None
+
+
+def _bounds(perimeter: Perimeter, aware: bool):
+    """[first day, day after the last month) of a perimeter, as dates or aware datetimes."""
+    from django.utils import timezone
+
+    start, end = perimeter.start, add_months(perimeter.end, 1)
+    if not aware:
+        return start, end
+    tz = timezone.get_current_timezone()
+    return (
+        datetime.datetime(start.year, start.month, 1, tzinfo=tz),
+        datetime.datetime(end.year, end.month, 1, tzinfo=tz),
+    )
+
+
+def _scoped(qs, perimeter: Perimeter, *, has_qpv: bool, structure_path="structure"):
+    if perimeter.structure_ids is not None:
+        qs = qs.filter(**{f"{structure_path}_id__in": perimeter.structure_ids})
+    if perimeter.service_ids is not None:
+        service_path = structure_path.replace("structure", "service")
+        qs = qs.filter(**{f"{service_path}_id__in": perimeter.service_ids})
+    if perimeter.employer_type:
+        qs = qs.filter(**{f"{structure_path}__employer_type__code": perimeter.employer_type})
+    territory = perimeter.territory
+    if territory is not None:
+        prefix = structure_path.rsplit("__", 1)[0] + "__" if "__" in structure_path else ""
+        if territory.level == Level.QPV and has_qpv:
+            qs = qs.filter(**{f"{prefix}qpv": territory})
+        elif territory.level == Level.QPV:
+            qs = qs.filter(
+                Q(**{f"{prefix}commune__children": territory})
+                | Q(**{f"{prefix}commune__secondary_children": territory})
+            ).distinct()
+        else:
+            qs = qs.filter(**{f"{prefix}commune__ancestor_links__ancestor": territory})
+    return qs
+
+
+def _followup_values(codes: set[str], perimeter: Perimeter) -> dict:
+    """Several follow-up measures with one query per table (the median apart)."""
+    from lien.followup.models import Referral, ReferralResult, ReferralStatus, TechnicalReport
+    from lien.followup.models import ReportStatus as RS
+
+    out = {}
+    wanted = codes & {"referrals", "referrals_done", "referrals_unanswered", "partners_mobilised"}
+    if wanted:
+        start, end = _bounds(perimeter, aware=True)
+        qs = _scoped(
+            Referral.objects.filter(sent_at__gte=start, sent_at__lt=end), perimeter, has_qpv=False
+        )
+        done = Q(
+            status=ReferralStatus.DONE, result__in=[ReferralResult.SOLVED, ReferralResult.PARTLY]
+        )
+        unanswered = Q(
+            status__in=[ReferralStatus.SENT, ReferralStatus.SEEN, ReferralStatus.EXPIRED],
+            answered_at__isnull=True,
+        )
+        values = qs.aggregate(
+            referrals=Count("pk"),
+            referrals_done=Count("pk", filter=done),
+            referrals_unanswered=Count("pk", filter=unanswered),
+            partners_mobilised=Count("partner", distinct=True),
+        )
+        out.update({code: values[code] for code in wanted})
+    wanted = codes & {"technical_reports", "technical_reports_fixed"}
+    if wanted:
+        start, end = _bounds(perimeter, aware=True)
+        qs = _scoped(
+            TechnicalReport.objects.filter(reported_at__gte=start, reported_at__lt=end),
+            perimeter,
+            has_qpv=True,
+        )
+        values = qs.aggregate(
+            technical_reports=Count("pk"),
+            technical_reports_fixed=Count("pk", filter=Q(status=RS.RESOLVED)),
+        )
+        out.update({code: values[code] for code in wanted})
+    wanted = codes & {"collective_actions", "participants"}
+    if wanted:
+        from lien.followup.models import CollectiveAction
+
+        start, end = _bounds(perimeter, aware=False)
+        values = _scoped(
+            CollectiveAction.objects.filter(held_on__gte=start, held_on__lt=end),
+            perimeter,
+            has_qpv=True,
+        ).aggregate(
+            collective_actions=Count("pk"),
+            r=Sum("residents"),
+            y=Sum("young_people"),
+            p=Sum("professionals"),
+            i=Sum("institutions"),
+        )
+        values["participants"] = sum(values[k] or 0 for k in "rypi")
+        out.update({code: values[code] for code in wanted})
+    wanted = codes & {"agreements", "agreements_kept"}
+    if wanted:
+        from lien.followup.models import Agreement
+
+        start, end = _bounds(perimeter, aware=False)
+        values = _scoped(
+            Agreement.objects.filter(
+                reviewed_on__gte=start, reviewed_on__lt=end, held__isnull=False
+            ),
+            perimeter,
+            has_qpv=True,
+            structure_path="situation__structure",
+        ).aggregate(agreements=Count("pk"), agreements_kept=Count("pk", filter=Q(held=True)))
+        out.update({code: values[code] for code in wanted})
+    for code in codes - set(out):
+        out[code] = _followup_value(MEASURES[code], perimeter)
+    return out
+
+
+def _followup_value(measure: Measure, perimeter: Perimeter):
+    """Figures of the follow-up records, read from their own (small, indexed) tables."""
+    import statistics
+
+    from lien.followup.models import (
+        Agreement,
+        CollectiveAction,
+        Referral,
+        ReferralResult,
+        ReferralStatus,
+        ReportStatus,
+        TechnicalReport,
+    )
+
+    code = measure.code
+    if code.startswith("referrals") or code == "partners_mobilised":
+        start, end = _bounds(perimeter, aware=True)
+        qs = _scoped(
+            Referral.objects.filter(sent_at__gte=start, sent_at__lt=end), perimeter, has_qpv=False
+        )
+        if code == "referrals_done":
+            qs = qs.filter(
+                status=ReferralStatus.DONE,
+                result__in=[ReferralResult.SOLVED, ReferralResult.PARTLY],
+            )
+        elif code == "referrals_unanswered":
+            qs = qs.filter(
+                status__in=[ReferralStatus.SENT, ReferralStatus.SEEN, ReferralStatus.EXPIRED],
+                answered_at__isnull=True,
+            )
+        elif code == "partners_mobilised":
+            return qs.values("partner_id").distinct().count()
+        return qs.count()
+    if code.startswith("technical_reports") or code == "median_fix_days":
+        start, end = _bounds(perimeter, aware=True)
+        qs = _scoped(
+            TechnicalReport.objects.filter(reported_at__gte=start, reported_at__lt=end),
+            perimeter,
+            has_qpv=True,
+        )
+        if code == "technical_reports":
+            return qs.count()
+        qs = qs.filter(status=ReportStatus.RESOLVED)
+        if code == "technical_reports_fixed":
+            return qs.count()
+        durations = [
+            (closed - reported).total_seconds() / 86400
+            for reported, closed in qs.values_list("reported_at", "closed_at")
+            if closed is not None
+        ]
+        if not durations:
+            return None
+        return Decimal(str(statistics.median(durations))).quantize(Decimal("0.1"))
+    if code in ("collective_actions", "participants"):
+        start, end = _bounds(perimeter, aware=False)
+        qs = _scoped(
+            CollectiveAction.objects.filter(held_on__gte=start, held_on__lt=end),
+            perimeter,
+            has_qpv=True,
+        )
+        if code == "collective_actions":
+            return qs.count()
+        totals = qs.aggregate(
+            r=Sum("residents"), y=Sum("young_people"), p=Sum("professionals"), i=Sum("institutions")
+        )
+        return sum(v or 0 for v in totals.values())
+    if code in ("agreements", "agreements_kept"):
+        start, end = _bounds(perimeter, aware=False)
+        qs = _scoped(
+            Agreement.objects.filter(
+                reviewed_on__gte=start, reviewed_on__lt=end, held__isnull=False
+            ),
+            perimeter,
+            has_qpv=True,
+            structure_path="situation__structure",
+        )
+        if code == "agreements_kept":
+            qs = qs.filter(held=True)
+        return qs.count()
     return None
 
 

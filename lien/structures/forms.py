@@ -30,6 +30,8 @@ class StructureForm(forms.ModelForm):
             "afnor_certified_on",
             "afnor_next_audit_on",
             "correction_window_days",
+            "referral_expiry_days",
+            "situation_retention_months",
         ]
         widgets = {
             "afnor_certified_on": DateInput(),

@@ -148,6 +148,13 @@ class Structure(models.Model):
     correction_window_days = models.PositiveSmallIntegerField(
         _("délai de correction d'une saisie (jours)"), default=7
     )
+    # Follow-up settings: a referral without answer expires; closed situations are purged.
+    referral_expiry_days = models.PositiveSmallIntegerField(
+        _("délai d'expiration d'une mise en relation sans réponse (jours)"), default=30
+    )
+    situation_retention_months = models.PositiveSmallIntegerField(
+        _("conservation d'un suivi après sa clôture (mois)"), default=12
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
 
