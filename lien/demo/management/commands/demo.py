@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from lien.demo.activity import demo_activity
 from lien.demo.builder import DEMO_PASSWORD, demo_build
+from lien.demo.followup import demo_followup
 
 
 class Command(BaseCommand):
@@ -24,6 +25,7 @@ class Command(BaseCommand):
             raise CommandError("--months doit être compris entre 0 et 36.")
         report = demo_build(scale=scale, seed=seed)
         generated = demo_activity(months=months, seed=seed) if months else 0
+        demo_followup()
         self.stdout.write(
             f"Démonstration : {report.structures} structure(s), {report.services} dispositif(s), "
             f"{report.organisations} organisation(s), {report.users} médiateur·rices créés, "
