@@ -50,4 +50,22 @@
       window.location.search = shape.getAttribute("data-href");
     }
   });
+  /* "Utiliser ma position" on a dysfunction report: fills latitude and longitude from the
+   * phone's location (only when the person presses it; nothing is sent otherwise). */
+  var locate = document.querySelector("[data-geolocate]");
+  if (locate && navigator.geolocation) {
+    locate.hidden = false;
+    locate.addEventListener("click", function () {
+      var status = document.querySelector("[data-geolocate-status]");
+      status.textContent = "Recherche de la position…";
+      navigator.geolocation.getCurrentPosition(function (position) {
+        document.getElementById("id_latitude").value = position.coords.latitude.toFixed(5);
+        document.getElementById("id_longitude").value = position.coords.longitude.toFixed(5);
+        status.textContent = "Position ajoutée (précision " +
+          Math.round(position.coords.accuracy) + " m).";
+      }, function () {
+        status.textContent = "Position indisponible : indiquez une adresse ou un repère.";
+      }, {enableHighAccuracy: true, timeout: 10000});
+    });
+  }
 })();
