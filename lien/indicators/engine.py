@@ -16,10 +16,21 @@ from decimal import Decimal
 from django.db.models import Count, Q, Subquery, Sum
 
 from lien.core.models import Membership, Role
-from lien.indicators.models import ActivityCube, RequestCube, ResultCube, SituationCube
+from lien.indicators.models import (
+    ActivityCube,
+    AreaActivityCube,
+    AreaCoverageCube,
+    AreaRequestCube,
+    AreaResultCube,
+    AreaSituationCube,
+    RequestCube,
+    ResultCube,
+    SituationCube,
+)
 from lien.referentiel.models import (
     ActivityType,
     Domain,
+    EmployerType,
     Outcome,
     RequestTheme,
     SituationCategory,
@@ -306,9 +317,55 @@ def _outcome_ids_of_families(families) -> list[int]:
     return _ids_cache[key]
 
 
+#: Fine cube → its area cube (same facts, by département and type of employer).
+AREA_OF = {
+    ActivityCube: AreaActivityCube,
+    ResultCube: AreaResultCube,
+    SituationCube: AreaSituationCube,
+    RequestCube: AreaRequestCube,
+}
+AREA_CUBES = (*AREA_OF.values(), AreaCoverageCube)
+
+
+def is_wide(perimeter: Perimeter) -> bool:
+    """Every structure of a département, a région or the country: the area cubes answer."""
+    territory = perimeter.territory
+    return (
+        perimeter.structure_ids is None
+        and perimeter.service_ids is None
+        and (territory is None or territory.level in (Level.REGION, Level.DEPARTEMENT))
+    )
+
+
+def _source(measure: Measure, perimeter: Perimeter, filters: dict | None = None, column=None):
+    """The cube to read: the area cube for wide perimeters when it has every column the
+    question needs, else the measure's own (fine) cube."""
+    cube = measure.cube
+    if not is_wide(perimeter):
+        return cube
+    if measure.distinct:
+        area = AreaCoverageCube
+        if perimeter.domains or perimeter.activities or filters or measure.base_filters:
+            return cube
+    else:
+        area = AREA_OF.get(cube)
+    if area is None:
+        return cube
+    needed = {measure.column} | ({column} if column else set())
+    for name in {**measure.base_filters, **(filters or {})}:
+        needed.add(
+            FILTERS[name][0]
+            if name in FILTERS
+            else {"in_qpv": "in_qpv", "timing": "timing"}.get(name, "outcome_id")
+        )
+    return area if all(_cube_has(area, c) for c in needed) else cube
+
+
 def _perimeter_rows(cube, perimeter: Perimeter):
     """The cube rows inside a perimeter (months, structures, services, territory, choices)."""
     qs = cube.objects.filter(month__gte=perimeter.start, month__lte=perimeter.end)
+    if cube in AREA_CUBES:
+        return _area_rows(qs, cube, perimeter)
     if perimeter.structure_ids is not None:
         qs = qs.filter(structure_id__in=perimeter.structure_ids)
     if perimeter.service_ids is not None:
@@ -341,8 +398,30 @@ def _perimeter_rows(cube, perimeter: Perimeter):
     return qs
 
 
-def _filters_q(measure: Measure, filters: dict) -> Q:
+def _area_rows(qs, cube, perimeter: Perimeter):
+    territory = perimeter.territory
+    if territory is not None and territory.level == Level.DEPARTEMENT:
+        qs = qs.filter(departement_id=territory.pk)
+    elif territory is not None:
+        qs = qs.filter(
+            departement_id__in=Subquery(
+                TerritoryAncestor.objects.filter(
+                    ancestor=territory, descendant__level=Level.DEPARTEMENT
+                ).values("descendant_id")
+            )
+        )
+    if perimeter.employer_type:
+        qs = qs.filter(employer_type_id__in=_codes_to_ids(EmployerType, [perimeter.employer_type]))
+    if perimeter.domains and _cube_has(cube, "domain_id"):
+        qs = qs.filter(domain_id__in=_codes_to_ids(Domain, perimeter.domains))
+    if perimeter.activities and _cube_has(cube, "activity_type_id"):
+        qs = qs.filter(activity_type_id__in=_codes_to_ids(ActivityType, perimeter.activities))
+    return qs
+
+
+def _filters_q(measure: Measure, filters: dict, cube=None) -> Q:
     """The condition a measure's own filters (and a definition's) put on its cube rows."""
+    area = cube in AREA_OF.values()
     q = Q()
     for name, value in {**measure.base_filters, **(filters or {})}.items():
         if name in FILTERS:
@@ -354,14 +433,18 @@ def _filters_q(measure: Measure, filters: dict) -> Q:
             q &= ~Q(outcome_id=0) if value else Q(outcome_id=0)
         elif name == "timing":
             q &= Q(timing__in=value)
+        elif name == "in_qpv" and area:
+            q &= Q(in_qpv=1 if value else 0)
         elif name == "in_qpv":
             q &= ~Q(qpv_id=0) if value else Q(qpv_id=0)
     return q
 
 
-def _rows(measure: Measure, filters: dict, perimeter: Perimeter):
-    """The cube rows a measure sums, for a perimeter and extra filters."""
-    return _perimeter_rows(measure.cube, perimeter).filter(_filters_q(measure, filters))
+def _rows(measure: Measure, filters: dict, perimeter: Perimeter, column=None):
+    """The cube rows a measure sums, for a perimeter and extra filters (from the area cube
+    when the perimeter is wide and the question allows it)."""
+    cube = _source(measure, perimeter, filters, column)
+    return _perimeter_rows(cube, perimeter).filter(_filters_q(measure, filters, cube))
 
 
 def _aggregate(measure: Measure):
@@ -405,14 +488,15 @@ def measure_values(requests, perimeter: Perimeter) -> dict:
         if measure.cube is None:
             out[key] = _external_value(measure, perimeter)
             continue
-        condition = _filters_q(measure, filters or {})
+        cube = _source(measure, perimeter, filters)
+        condition = _filters_q(measure, filters or {}, cube)
         if measure.distinct:
             aggregate = Count(
                 measure.column, distinct=True, filter=condition & ~Q(**{measure.column: 0})
             )
         else:
             aggregate = Sum(measure.column, filter=condition) if condition else Sum(measure.column)
-        by_cube[measure.cube][key] = (measure, aggregate)
+        by_cube[cube][key] = (measure, aggregate)
     for cube, wanted in by_cube.items():
         aliases = {f"v{i}": key for i, key in enumerate(wanted)}
         values = _perimeter_rows(cube, perimeter).aggregate(
@@ -682,7 +766,7 @@ def breakdown(
     if measure.cube is None or not _cube_has(measure.cube, column):
         return []
     rows = (
-        _rows(measure, filters or {}, perimeter)
+        _rows(measure, filters or {}, perimeter, column)
         .values(column)
         .annotate(v=_aggregate(measure))
         .values_list(column, "v")
@@ -742,12 +826,17 @@ def by_child_territory(code: str, perimeter: Perimeter, filters: dict | None = N
             .values_list("qpv_id", "v")
         )
         return [(child, _scaled(measure, per_qpv.get(child.pk, 0))) for child in children]
-    per_commune = dict(
-        _rows(measure, filters or {}, perimeter)
-        .values("commune_id")
-        .annotate(v=_aggregate(measure))
-        .values_list("commune_id", "v")
+    column = "commune_id"
+    if children[0].level in (Level.REGION, Level.DEPARTEMENT) and is_wide(perimeter):
+        column = "departement_id"  # each child is made of whole départements
+    rows = (
+        _rows(measure, filters or {}, perimeter, column)
+        if column == "commune_id"
+        else _perimeter_rows(_source(measure, perimeter, filters, column), perimeter).filter(
+            _filters_q(measure, filters or {}, _source(measure, perimeter, filters, column))
+        )
     )
+    per_commune = dict(rows.values(column).annotate(v=_aggregate(measure)).values_list(column, "v"))
     links = TerritoryAncestor.objects.filter(ancestor__in=children).values_list(
         "ancestor_id", "descendant_id"
     )

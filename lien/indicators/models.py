@@ -46,6 +46,7 @@ class ActivityCube(models.Model):
         indexes = [
             models.Index(fields=["structure_id", "month"], name="activity_cube_struct_month"),
             models.Index(fields=["service_id", "month"], name="activity_cube_service_month"),
+            models.Index(fields=["commune_id", "month"], name="activity_cube_commune_month"),
             models.Index(fields=["month", "commune_id"], name="activity_cube_month_commune"),
         ]
 
@@ -87,6 +88,7 @@ class ResultCube(models.Model):
         indexes = [
             models.Index(fields=["structure_id", "month"], name="result_cube_struct_month"),
             models.Index(fields=["service_id", "month"], name="result_cube_service_month"),
+            models.Index(fields=["commune_id", "month"], name="result_cube_commune_month"),
             models.Index(fields=["month", "commune_id"], name="result_cube_month_commune"),
         ]
 
@@ -122,6 +124,7 @@ class SituationCube(models.Model):
         indexes = [
             models.Index(fields=["structure_id", "month"], name="situation_cube_struct_month"),
             models.Index(fields=["service_id", "month"], name="situation_cube_service_month"),
+            models.Index(fields=["commune_id", "month"], name="situation_cube_commune_month"),
             models.Index(fields=["month", "commune_id"], name="situation_cube_month_commune"),
         ]
 
@@ -151,11 +154,134 @@ class RequestCube(models.Model):
         indexes = [
             models.Index(fields=["structure_id", "month"], name="request_cube_struct_month"),
             models.Index(fields=["service_id", "month"], name="request_cube_service_month"),
+            models.Index(fields=["commune_id", "month"], name="request_cube_commune_month"),
             models.Index(fields=["month", "commune_id"], name="request_cube_month_commune"),
         ]
 
     def __str__(self) -> str:
         return f"{self._meta.model_name} {self.month:%Y-%m} {self.structure_id}"
+
+
+# --- area cubes: the same facts without structure, service or commune ----------------------
+#
+# Region- and nation-wide dashboards count every structure: on the cubes above they would
+# scan millions of rows. These keep one row per month × département × type of employer ×
+# the dashboard's dimensions, and are derived from the cubes above (same transaction on
+# write, INSERT … SELECT from them on rebuild). The engine reads them whenever a perimeter
+# restricts neither structures nor services and stops at a département or wider.
+
+
+class AreaActivityCube(models.Model):
+    month = models.DateField()
+    departement_id = models.IntegerField()
+    employer_type_id = models.IntegerField()
+    in_qpv = models.SmallIntegerField()  # 1 inside a QPV, 0 outside
+    domain_id = models.IntegerField()
+    activity_type_id = models.IntegerField()
+    interventions = models.BigIntegerField(default=0)
+    people_met = models.BigIntegerField(default=0)
+    minutes = models.BigIntegerField(default=0)
+    with_outcome = models.BigIntegerField(default=0)
+    emergencies = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "departement_id", "employer_type_id", "in_qpv", "domain_id",
+                        "activity_type_id"],
+                name="area_activity_key",
+            )
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self._meta.model_name} {self.month:%Y-%m} {self.departement_id}"
+
+
+class AreaResultCube(models.Model):
+    month = models.DateField()
+    departement_id = models.IntegerField()
+    employer_type_id = models.IntegerField()
+    domain_id = models.IntegerField()
+    activity_type_id = models.IntegerField()
+    outcome_id = models.IntegerField()
+    timing = models.CharField(max_length=12)
+    interventions = models.BigIntegerField(default=0)
+    people_met = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "departement_id", "employer_type_id", "domain_id",
+                        "activity_type_id", "outcome_id", "timing"],
+                name="area_result_key",
+            )
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self._meta.model_name} {self.month:%Y-%m} {self.departement_id}"
+
+
+class AreaSituationCube(models.Model):
+    month = models.DateField()
+    departement_id = models.IntegerField()
+    employer_type_id = models.IntegerField()
+    domain_id = models.IntegerField()
+    situation_category_id = models.IntegerField()
+    interventions = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "departement_id", "employer_type_id", "domain_id",
+                        "situation_category_id"],
+                name="area_situation_key",
+            )
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self._meta.model_name} {self.month:%Y-%m} {self.departement_id}"
+
+
+class AreaRequestCube(models.Model):
+    month = models.DateField()
+    departement_id = models.IntegerField()
+    employer_type_id = models.IntegerField()
+    in_qpv = models.SmallIntegerField()
+    theme_id = models.IntegerField()
+    requests = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "departement_id", "employer_type_id", "in_qpv", "theme_id"],
+                name="area_request_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.model_name} {self.month:%Y-%m} {self.departement_id}"
+
+
+class AreaCoverageCube(models.Model):
+    """Which communes and QPV had activity: distinct counts for wide perimeters."""
+
+    month = models.DateField()
+    departement_id = models.IntegerField()
+    employer_type_id = models.IntegerField()
+    commune_id = models.IntegerField()
+    qpv_id = models.IntegerField()
+    interventions = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "departement_id", "employer_type_id", "commune_id", "qpv_id"],
+                name="area_coverage_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.model_name} {self.month:%Y-%m} {self.departement_id}"
 
 
 class IndicatorFamily(models.TextChoices):

@@ -23,7 +23,17 @@ from django.db.models import Count, DateField, F, IntegerField, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from lien.indicators.models import ActivityCube, RequestCube, ResultCube, SituationCube
+from lien.indicators.models import (
+    ActivityCube,
+    AreaActivityCube,
+    AreaCoverageCube,
+    AreaRequestCube,
+    AreaResultCube,
+    AreaSituationCube,
+    RequestCube,
+    ResultCube,
+    SituationCube,
+)
 
 
 @dataclass(frozen=True)
@@ -165,11 +175,128 @@ CUBES = [
 ]
 
 
+# Area cubes: the same contributions keyed by département and type of employer.
+def _area_activity(f: FactState, dept: int, employer: int):
+    key = (f.month, dept, employer, 1 if f.qpv_id else 0, f.domain_id, f.activity_type_id)
+    yield key, (1, f.people_met, f.minutes, 1 if f.outcome_id else 0, 1 if f.emergency else 0)
+
+
+def _area_result(f: FactState, dept: int, employer: int):
+    key = (f.month, dept, employer, f.domain_id, f.activity_type_id, f.outcome_id, f.timing)
+    yield key, (1, f.people_met)
+
+
+def _area_situation(f: FactState, dept: int, employer: int):
+    yield (f.month, dept, employer, f.domain_id, f.situation_category_id), (1,)
+
+
+def _area_request(f: FactState, dept: int, employer: int):
+    for theme_id, count in f.requests:
+        yield (f.month, dept, employer, 1 if f.qpv_id else 0, theme_id), (count,)
+
+
+def _area_coverage(f: FactState, dept: int, employer: int):
+    yield (f.month, dept, employer, f.commune_id, f.qpv_id), (1,)
+
+
+#: Area cube → (key columns, value columns, contribution, source cube, SELECT that derives
+#: it from the source cube: `{dept}` and `{employer}` are the joined columns).
+AREA_CUBES = [
+    (
+        AreaActivityCube,
+        ("month", "departement_id", "employer_type_id", "in_qpv", "domain_id",
+         "activity_type_id"),
+        ("interventions", "people_met", "minutes", "with_outcome", "emergencies"),
+        _area_activity,
+        ActivityCube,
+        ("c.month", "{dept}", "{employer}", "CASE WHEN c.qpv_id <> 0 THEN 1 ELSE 0 END",
+         "c.domain_id", "c.activity_type_id"),
+        ("SUM(c.interventions)", "SUM(c.people_met)", "SUM(c.minutes)", "SUM(c.with_outcome)",
+         "SUM(c.emergencies)"),
+    ),
+    (
+        AreaResultCube,
+        ("month", "departement_id", "employer_type_id", "domain_id", "activity_type_id",
+         "outcome_id", "timing"),
+        ("interventions", "people_met"),
+        _area_result,
+        ResultCube,
+        ("c.month", "{dept}", "{employer}", "c.domain_id", "c.activity_type_id", "c.outcome_id",
+         "c.timing"),
+        ("SUM(c.interventions)", "SUM(c.people_met)"),
+    ),
+    (
+        AreaSituationCube,
+        ("month", "departement_id", "employer_type_id", "domain_id", "situation_category_id"),
+        ("interventions",),
+        _area_situation,
+        SituationCube,
+        ("c.month", "{dept}", "{employer}", "c.domain_id", "c.situation_category_id"),
+        ("SUM(c.interventions)",),
+    ),
+    (
+        AreaRequestCube,
+        ("month", "departement_id", "employer_type_id", "in_qpv", "theme_id"),
+        ("requests",),
+        _area_request,
+        RequestCube,
+        ("c.month", "{dept}", "{employer}", "CASE WHEN c.qpv_id <> 0 THEN 1 ELSE 0 END",
+         "c.theme_id"),
+        ("SUM(c.requests)",),
+    ),
+    (
+        AreaCoverageCube,
+        ("month", "departement_id", "employer_type_id", "commune_id", "qpv_id"),
+        ("interventions",),
+        _area_coverage,
+        ActivityCube,
+        ("c.month", "{dept}", "{employer}", "c.commune_id", "c.qpv_id"),
+        ("SUM(c.interventions)",),
+    ),
+]  # fmt: skip
+
+
+def _departements(commune_ids) -> dict[int, int]:
+    from lien.territories.models import Level, TerritoryAncestor
+
+    return dict(
+        TerritoryAncestor.objects.filter(
+            descendant_id__in=set(commune_ids), ancestor__level=Level.DEPARTEMENT
+        ).values_list("descendant_id", "ancestor_id")
+    )
+
+
+def _employer_types(structure_ids) -> dict[str, int]:
+    from lien.structures.models import Structure
+
+    return {
+        str(pk): employer
+        for pk, employer in Structure.objects.filter(pk__in=set(structure_ids)).values_list(
+            "pk", "employer_type_id"
+        )
+    }
+
+
 def apply_facts(*, before: list[FactState] = (), after: list[FactState] = ()) -> None:
     """Subtract `before`, add `after`, in the caller's transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Les agrégats se mettent à jour dans la transaction de l'écriture.")
-    for model, keys, values, contribute in CUBES:
+    facts = [*before, *after]
+    if not facts:
+        return
+    dept_of = _departements(f.commune_id for f in facts)
+    type_of = _employer_types(f.structure_id for f in facts)
+
+    def area(contribute):
+        def keyed(fact):
+            dept = dept_of.get(fact.commune_id, 0)
+            return contribute(fact, dept, type_of.get(str(fact.structure_id), 0))
+
+        return keyed
+
+    plans = [(model, keys, values, contribute) for model, keys, values, contribute in CUBES]
+    plans += [(m, k, v, area(c)) for m, k, v, c, *_ in AREA_CUBES]
+    for model, keys, values, contribute in plans:
         width = len(values)
         deltas: dict[tuple, list[int]] = defaultdict(lambda width=width: [0] * width)
         for sign, facts in ((-1, before), (1, after)):
@@ -343,6 +470,18 @@ def differences(limit: int = 20) -> dict[str, list[str]]:
         report[model.__name__] = lines[:limit] + (
             [f"… et {len(lines) - limit} autres"] if len(lines) > limit else []
         )
+    for spec in AREA_CUBES:
+        keys = spec[1]
+        expected, stored = _area_expected(spec), _area_stored(spec)
+        lines = [
+            f"{dict(zip(keys, key, strict=True))} : attendu {expected.get(key)}, "
+            f"stocké {stored.get(key)}"
+            for key in sorted(set(expected) | set(stored))
+            if expected.get(key) != stored.get(key)
+        ]
+        report[spec[0].__name__] = lines[:limit] + (
+            [f"… et {len(lines) - limit} autres"] if len(lines) > limit else []
+        )
     return report
 
 
@@ -362,4 +501,58 @@ def rebuild() -> dict[str, int]:
         with connection.cursor() as cursor:
             cursor.execute(f"INSERT INTO {table} ({columns}) {sql}", params)
         counts[model.__name__] = model.objects.count()
+    for spec in AREA_CUBES:
+        model = spec[0]
+        model.objects.all().delete()
+        columns = ", ".join(
+            connection.ops.quote_name(model._meta.get_field(name).column)
+            for name in (*spec[1], *spec[2])
+        )
+        select, params = _area_select(spec)
+        table = connection.ops.quote_name(model._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {table} ({columns}) {select}", params)
+        counts[model.__name__] = model.objects.count()
     return counts
+
+
+def _area_select(spec) -> tuple[str, list]:
+    """The SELECT deriving an area cube from its source cube (joined with the structure's
+    type of employer and the commune's département)."""
+    from lien.structures.models import Structure
+    from lien.territories.models import Level, Territory, TerritoryAncestor
+
+    _model, _keys, _values, _contribute, source, key_sql, value_sql = spec
+    q = connection.ops.quote_name
+    dept, employer = "COALESCE(d.ancestor_id, 0)", "COALESCE(s.employer_type_id, 0)"
+    keys = [k.format(dept=dept, employer=employer) for k in key_sql]
+    sql = (
+        f"SELECT {', '.join([*keys, *value_sql])} "  # noqa: S608 — identifiers only
+        f"FROM {q(source._meta.db_table)} c "
+        f"LEFT JOIN {q(Structure._meta.db_table)} s ON s.id = c.structure_id "
+        f"LEFT JOIN {q(TerritoryAncestor._meta.db_table)} d ON d.descendant_id = c.commune_id "
+        f"AND d.ancestor_id IN (SELECT id FROM {q(Territory._meta.db_table)} WHERE level = %s) "
+        f"GROUP BY {', '.join(keys)}"
+    )
+    return sql, [Level.DEPARTEMENT]
+
+
+def _area_expected(spec) -> dict[tuple, tuple]:
+    select, params = _area_select(spec)
+    width = len(spec[1])
+    with connection.cursor() as cursor:
+        cursor.execute(select, params)
+        return {
+            tuple(str(_normalise(c)) for c in row[:width]): tuple(int(v or 0) for v in row[width:])
+            for row in cursor.fetchall()
+            if any(row[width:])
+        }
+
+
+def _area_stored(spec) -> dict[tuple, tuple]:
+    model, keys, values = spec[0], spec[1], spec[2]
+    return {
+        tuple(str(_normalise(c)) for c in row[: len(keys)]): tuple(row[len(keys) :])
+        for row in model.objects.values_list(*keys, *values)
+        if any(row[len(keys) :])
+    }

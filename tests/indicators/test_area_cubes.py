@@ -1,0 +1,126 @@
+"""Area cubes: wide perimeters (département, région, France) read them, and every dashboard
+shows exactly what the fine cubes would give; they stay in step on write and on rebuild."""
+
+import datetime
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from lien.core.models import Role
+from lien.indicators import dashboards, engine, rollups
+from lien.indicators.models import AreaActivityCube
+from lien.indicators.services import indicators_load
+from lien.logbook import services
+from lien.logbook.forms import InterventionForm
+from lien.referentiel.models import EmployerType
+from tests.factories import ServiceFactory, make_membership
+
+pytestmark = pytest.mark.django_db
+
+ENTRIES = [
+    # (structure key, commune, qpv, activity, domain, outcome, timing, people, requests)
+    ("a", "59512", "QX05901D", "gestion-conflits", "habitat-social", "apaise-resolu",
+     "real_time", 2, []),
+    ("a", "59512", "", "gestion-conflits", "habitat-social", "refus-mediation", "deferred", 3, []),
+    ("a", "59350", "", "presence-active", "espaces-publics", "", "", 5, []),
+    ("b", "62041", "", "gestion-conflits", "espaces-publics", "accord-obtenu", "deferred", 4, []),
+    ("b", "62041", "", "mise-en-relation", "services-publics", "oriente-partenaire", "", 1,
+     [{"theme": "numerique", "count": 2}]),
+    ("c", "59350", "", "presence-active", "espaces-publics", "information-donnee", "", 6, []),
+    ("c", "59350", "", "gestion-conflits", "espaces-publics", "non-resolu", "real_time", 2, []),
+]  # fmt: skip
+
+
+@pytest.fixture
+def region(territories, referentiel):
+    indicators_load()
+    association = EmployerType.objects.get(code="association")
+    city = EmployerType.objects.get(code="collectivite")
+    services_by = {
+        "a": ServiceFactory(structure__commune=territories["roubaix"],
+                            structure__employer_type=association),
+        "b": ServiceFactory(structure__commune=territories["arras"], structure__employer_type=city),
+        "c": ServiceFactory(structure__commune=territories["lille"], structure__employer_type=city),
+    }  # fmt: skip
+    authors = {
+        k: make_membership(Role.MEDIATOR, structure=s.structure) for k, s in services_by.items()
+    }
+    when = (timezone.localtime() - datetime.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    for key, commune, qpv, activity, domain, outcome, timing, people, requests in ENTRIES:
+        data = {
+            "service": str(services_by[key].pk), "started_at": when, "duration_minutes": 30,
+            "commune": commune, "qpv": qpv, "place_type": "", "activity_type": activity,
+            "domain": domain, "situation_category": "", "origin": "resident", "timing": timing,
+            "form": "individual" if timing else "", "people_met": people, "outcome": outcome,
+            "emergency_handoff": "", "mediators": [], "note": "", "access_requests": requests,
+        }  # fmt: skip
+        structure = services_by[key].structure
+        form = InterventionForm.from_payload(data, structure=structure, author=authors[key].user)
+        assert form.is_valid(), form.errors
+        services.intervention_create(actor=authors[key], data=form.intervention_data())
+    return territories
+
+
+def boards(perimeter):
+    return {code: dashboards.build(code, perimeter).tables() for code in dashboards.DASHBOARDS}
+
+
+@pytest.mark.parametrize(
+    "choices",
+    [
+        {},
+        {"territory": "region"},
+        {"territory": "nord"},
+        {"territory": "pdc"},
+        {"employer_type": "collectivite"},
+        {"domains": ("espaces-publics",)},
+        {"activities": ("gestion-conflits",), "territory": "nord"},
+    ],
+)
+def test_wide_dashboards_on_area_cubes_equal_the_fine_cubes(region, monkeypatch, choices):
+    month = timezone.localdate().replace(day=1)
+    choices = dict(choices)
+    if "territory" in choices:
+        choices["territory"] = region[choices["territory"]]
+    perimeter = engine.Perimeter(start=month, end=month, **choices)
+    assert engine.is_wide(perimeter)
+    with CaptureQueriesContext(connection) as captured:
+        wide = boards(perimeter)
+    assert any("indicators_areaactivitycube" in q["sql"] for q in captured.captured_queries)
+    monkeypatch.setattr(engine, "is_wide", lambda p: False)
+    with CaptureQueriesContext(connection) as captured:
+        fine = boards(perimeter)
+    assert not any("indicators_area" in q["sql"] for q in captured.captured_queries)
+    assert wide == fine
+
+
+def test_structure_and_commune_perimeters_stay_on_the_fine_cubes(region):
+    month = timezone.localdate().replace(day=1)
+    for perimeter in (
+        engine.Perimeter(start=month, end=month, territory=region["lille"]),
+        engine.Perimeter(start=month, end=month, territory=region["mel"]),
+        engine.Perimeter(start=month, end=month, service_ids=()),
+    ):
+        assert not engine.is_wide(perimeter)
+
+
+def test_area_cubes_follow_corrections_and_rebuild_and_check_detects_drift(region, capsys):
+    assert rollups.differences() == {name: [] for name in rollups.differences()}
+    before = {tuple(r[:-1]): r[-1] for r in AreaActivityCube.objects.values_list(
+        "month", "departement_id", "employer_type_id", "in_qpv", "domain_id", "activity_type_id",
+        "interventions")}  # fmt: skip
+    assert sum(before.values()) == len(ENTRIES)
+    AreaActivityCube.objects.filter(pk=AreaActivityCube.objects.first().pk).update(interventions=99)
+    with pytest.raises(CommandError):
+        call_command("check_rollups")
+    assert "AreaActivityCube" in capsys.readouterr().out
+    rollups.rebuild()
+    call_command("check_rollups")
+    after = {tuple(r[:-1]): r[-1] for r in AreaActivityCube.objects.values_list(
+        "month", "departement_id", "employer_type_id", "in_qpv", "domain_id", "activity_type_id",
+        "interventions")}  # fmt: skip
+    assert after == before
