@@ -317,7 +317,7 @@ def _outcome_ids_of_families(families) -> list[int]:
     return _ids_cache[key]
 
 
-#: Fine cube → its area cube (same facts, by département and type of employer).
+#: Fine cube → its area cube (same facts, by région and type of employer).
 AREA_OF = {
     ActivityCube: AreaActivityCube,
     ResultCube: AreaResultCube,
@@ -328,12 +328,12 @@ AREA_CUBES = (*AREA_OF.values(), AreaCoverageCube)
 
 
 def is_wide(perimeter: Perimeter) -> bool:
-    """Every structure of a département, a région or the country: the area cubes answer."""
+    """Every structure of a région or of the country: the area cubes answer."""
     territory = perimeter.territory
     return (
         perimeter.structure_ids is None
         and perimeter.service_ids is None
-        and (territory is None or territory.level in (Level.REGION, Level.DEPARTEMENT))
+        and (territory is None or territory.level == Level.REGION)
     )
 
 
@@ -399,17 +399,8 @@ def _perimeter_rows(cube, perimeter: Perimeter):
 
 
 def _area_rows(qs, cube, perimeter: Perimeter):
-    territory = perimeter.territory
-    if territory is not None and territory.level == Level.DEPARTEMENT:
-        qs = qs.filter(departement_id=territory.pk)
-    elif territory is not None:
-        qs = qs.filter(
-            departement_id__in=Subquery(
-                TerritoryAncestor.objects.filter(
-                    ancestor=territory, descendant__level=Level.DEPARTEMENT
-                ).values("descendant_id")
-            )
-        )
+    if perimeter.territory is not None:
+        qs = qs.filter(region_id=perimeter.territory.pk)
     if perimeter.employer_type:
         qs = qs.filter(employer_type_id__in=_codes_to_ids(EmployerType, [perimeter.employer_type]))
     if perimeter.domains and _cube_has(cube, "domain_id"):
@@ -827,8 +818,8 @@ def by_child_territory(code: str, perimeter: Perimeter, filters: dict | None = N
         )
         return [(child, _scaled(measure, per_qpv.get(child.pk, 0))) for child in children]
     column = "commune_id"
-    if children[0].level in (Level.REGION, Level.DEPARTEMENT) and is_wide(perimeter):
-        column = "departement_id"  # each child is made of whole départements
+    if children[0].level == Level.REGION and is_wide(perimeter):
+        column = "region_id"  # the country, région by région
     rows = (
         _rows(measure, filters or {}, perimeter, column)
         if column == "commune_id"

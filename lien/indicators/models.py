@@ -165,15 +165,15 @@ class RequestCube(models.Model):
 # --- area cubes: the same facts without structure, service or commune ----------------------
 #
 # Region- and nation-wide dashboards count every structure: on the cubes above they would
-# scan millions of rows. These keep one row per month × département × type of employer ×
-# the dashboard's dimensions, and are derived from the cubes above (same transaction on
-# write, INSERT … SELECT from them on rebuild). The engine reads them whenever a perimeter
-# restricts neither structures nor services and stops at a département or wider.
+# scan millions of rows. These keep one row per month × région × type of employer × the
+# dashboard's dimensions, and are derived from the cubes above (same transaction on write,
+# INSERT … SELECT from them on rebuild). The engine reads them whenever a perimeter
+# restricts neither structures nor services and is a whole région or the country.
 
 
 class AreaActivityCube(models.Model):
     month = models.DateField()
-    departement_id = models.IntegerField()
+    region_id = models.IntegerField()
     employer_type_id = models.IntegerField()
     in_qpv = models.SmallIntegerField()  # 1 inside a QPV, 0 outside
     domain_id = models.IntegerField()
@@ -187,19 +187,20 @@ class AreaActivityCube(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["month", "departement_id", "employer_type_id", "in_qpv", "domain_id",
+                fields=["month", "region_id", "employer_type_id", "in_qpv", "domain_id",
                         "activity_type_id"],
                 name="area_activity_key",
             )
         ]  # fmt: skip
+        indexes = [models.Index(fields=["region_id", "month"], name="area_activity_region_month")]
 
     def __str__(self) -> str:
-        return f"{self._meta.model_name} {self.month:%Y-%m} {self.departement_id}"
+        return f"{self._meta.model_name} {self.month:%Y-%m} {self.region_id}"
 
 
 class AreaResultCube(models.Model):
     month = models.DateField()
-    departement_id = models.IntegerField()
+    region_id = models.IntegerField()
     employer_type_id = models.IntegerField()
     domain_id = models.IntegerField()
     activity_type_id = models.IntegerField()
@@ -211,19 +212,20 @@ class AreaResultCube(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["month", "departement_id", "employer_type_id", "domain_id",
+                fields=["month", "region_id", "employer_type_id", "domain_id",
                         "activity_type_id", "outcome_id", "timing"],
                 name="area_result_key",
             )
         ]  # fmt: skip
+        indexes = [models.Index(fields=["region_id", "month"], name="area_result_region_month")]
 
     def __str__(self) -> str:
-        return f"{self._meta.model_name} {self.month:%Y-%m} {self.departement_id}"
+        return f"{self._meta.model_name} {self.month:%Y-%m} {self.region_id}"
 
 
 class AreaSituationCube(models.Model):
     month = models.DateField()
-    departement_id = models.IntegerField()
+    region_id = models.IntegerField()
     employer_type_id = models.IntegerField()
     domain_id = models.IntegerField()
     situation_category_id = models.IntegerField()
@@ -232,19 +234,20 @@ class AreaSituationCube(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["month", "departement_id", "employer_type_id", "domain_id",
+                fields=["month", "region_id", "employer_type_id", "domain_id",
                         "situation_category_id"],
                 name="area_situation_key",
             )
         ]  # fmt: skip
+        indexes = [models.Index(fields=["region_id", "month"], name="area_situation_region_month")]
 
     def __str__(self) -> str:
-        return f"{self._meta.model_name} {self.month:%Y-%m} {self.departement_id}"
+        return f"{self._meta.model_name} {self.month:%Y-%m} {self.region_id}"
 
 
 class AreaRequestCube(models.Model):
     month = models.DateField()
-    departement_id = models.IntegerField()
+    region_id = models.IntegerField()
     employer_type_id = models.IntegerField()
     in_qpv = models.SmallIntegerField()
     theme_id = models.IntegerField()
@@ -253,20 +256,21 @@ class AreaRequestCube(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["month", "departement_id", "employer_type_id", "in_qpv", "theme_id"],
+                fields=["month", "region_id", "employer_type_id", "in_qpv", "theme_id"],
                 name="area_request_key",
             )
         ]
+        indexes = [models.Index(fields=["region_id", "month"], name="area_request_region_month")]
 
     def __str__(self) -> str:
-        return f"{self._meta.model_name} {self.month:%Y-%m} {self.departement_id}"
+        return f"{self._meta.model_name} {self.month:%Y-%m} {self.region_id}"
 
 
 class AreaCoverageCube(models.Model):
     """Which communes and QPV had activity: distinct counts for wide perimeters."""
 
     month = models.DateField()
-    departement_id = models.IntegerField()
+    region_id = models.IntegerField()
     employer_type_id = models.IntegerField()
     commune_id = models.IntegerField()
     qpv_id = models.IntegerField()
@@ -275,13 +279,14 @@ class AreaCoverageCube(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["month", "departement_id", "employer_type_id", "commune_id", "qpv_id"],
+                fields=["month", "region_id", "employer_type_id", "commune_id", "qpv_id"],
                 name="area_coverage_key",
             )
         ]
+        indexes = [models.Index(fields=["region_id", "month"], name="area_coverage_region_month")]
 
     def __str__(self) -> str:
-        return f"{self._meta.model_name} {self.month:%Y-%m} {self.departement_id}"
+        return f"{self._meta.model_name} {self.month:%Y-%m} {self.region_id}"
 
 
 class IndicatorFamily(models.TextChoices):

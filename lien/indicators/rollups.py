@@ -175,7 +175,7 @@ CUBES = [
 ]
 
 
-# Area cubes: the same contributions keyed by département and type of employer.
+# Area cubes: the same contributions keyed by région and type of employer.
 def _area_activity(f: FactState, dept: int, employer: int):
     key = (f.month, dept, employer, 1 if f.qpv_id else 0, f.domain_id, f.activity_type_id)
     yield key, (1, f.people_met, f.minutes, 1 if f.outcome_id else 0, 1 if f.emergency else 0)
@@ -204,7 +204,7 @@ def _area_coverage(f: FactState, dept: int, employer: int):
 AREA_CUBES = [
     (
         AreaActivityCube,
-        ("month", "departement_id", "employer_type_id", "in_qpv", "domain_id",
+        ("month", "region_id", "employer_type_id", "in_qpv", "domain_id",
          "activity_type_id"),
         ("interventions", "people_met", "minutes", "with_outcome", "emergencies"),
         _area_activity,
@@ -216,7 +216,7 @@ AREA_CUBES = [
     ),
     (
         AreaResultCube,
-        ("month", "departement_id", "employer_type_id", "domain_id", "activity_type_id",
+        ("month", "region_id", "employer_type_id", "domain_id", "activity_type_id",
          "outcome_id", "timing"),
         ("interventions", "people_met"),
         _area_result,
@@ -227,7 +227,7 @@ AREA_CUBES = [
     ),
     (
         AreaSituationCube,
-        ("month", "departement_id", "employer_type_id", "domain_id", "situation_category_id"),
+        ("month", "region_id", "employer_type_id", "domain_id", "situation_category_id"),
         ("interventions",),
         _area_situation,
         SituationCube,
@@ -236,7 +236,7 @@ AREA_CUBES = [
     ),
     (
         AreaRequestCube,
-        ("month", "departement_id", "employer_type_id", "in_qpv", "theme_id"),
+        ("month", "region_id", "employer_type_id", "in_qpv", "theme_id"),
         ("requests",),
         _area_request,
         RequestCube,
@@ -246,7 +246,7 @@ AREA_CUBES = [
     ),
     (
         AreaCoverageCube,
-        ("month", "departement_id", "employer_type_id", "commune_id", "qpv_id"),
+        ("month", "region_id", "employer_type_id", "commune_id", "qpv_id"),
         ("interventions",),
         _area_coverage,
         ActivityCube,
@@ -256,14 +256,18 @@ AREA_CUBES = [
 ]  # fmt: skip
 
 
-def _departements(commune_ids) -> dict[int, int]:
+def _regions(commune_ids) -> dict[int, int]:
+    """Each commune's région: that of its own département (the one whose INSEE code starts
+    its code), never one reached through an EPCI that straddles a border."""
     from lien.territories.models import Level, TerritoryAncestor
 
-    return dict(
-        TerritoryAncestor.objects.filter(
-            descendant_id__in=set(commune_ids), ancestor__level=Level.DEPARTEMENT
-        ).values_list("descendant_id", "ancestor_id")
-    )
+    found: dict[int, int] = {}
+    for commune_id, commune_code, dept_code, region_id in TerritoryAncestor.objects.filter(
+        descendant_id__in=set(commune_ids), ancestor__level=Level.DEPARTEMENT
+    ).values_list("descendant_id", "descendant__code", "ancestor__code", "ancestor__parent_id"):
+        if region_id is not None and commune_code.startswith(dept_code):
+            found[commune_id] = min(found.get(commune_id, region_id), region_id)
+    return found
 
 
 def _employer_types(structure_ids) -> dict[str, int]:
@@ -284,7 +288,7 @@ def apply_facts(*, before: list[FactState] = (), after: list[FactState] = ()) ->
     facts = [*before, *after]
     if not facts:
         return
-    dept_of = _departements(f.commune_id for f in facts)
+    dept_of = _regions(f.commune_id for f in facts)
     type_of = _employer_types(f.structure_id for f in facts)
 
     def area(contribute):
@@ -518,20 +522,27 @@ def rebuild() -> dict[str, int]:
 
 def _area_select(spec) -> tuple[str, list]:
     """The SELECT deriving an area cube from its source cube (joined with the structure's
-    type of employer and the commune's département)."""
+    type of employer and the commune's région)."""
     from lien.structures.models import Structure
     from lien.territories.models import Level, Territory, TerritoryAncestor
 
     _model, _keys, _values, _contribute, source, key_sql, value_sql = spec
     q = connection.ops.quote_name
-    dept, employer = "COALESCE(d.ancestor_id, 0)", "COALESCE(s.employer_type_id, 0)"
+    dept, employer = "COALESCE(r.region_id, 0)", "COALESCE(s.employer_type_id, 0)"
     keys = [k.format(dept=dept, employer=employer) for k in key_sql]
+    territory, closure = q(Territory._meta.db_table), q(TerritoryAncestor._meta.db_table)
+    regions = (  # same rule as `_regions`: the région of the commune's own département
+        f"SELECT l.descendant_id AS commune_id, MIN(dep.parent_id) AS region_id "  # noqa: S608 — identifiers only
+        f"FROM {closure} l JOIN {territory} dep ON dep.id = l.ancestor_id "
+        f"JOIN {territory} com ON com.id = l.descendant_id "
+        f"WHERE dep.level = %s AND dep.parent_id IS NOT NULL "
+        f"AND com.code LIKE dep.code || '%%' GROUP BY l.descendant_id"
+    )
     sql = (
         f"SELECT {', '.join([*keys, *value_sql])} "  # noqa: S608 — identifiers only
         f"FROM {q(source._meta.db_table)} c "
         f"LEFT JOIN {q(Structure._meta.db_table)} s ON s.id = c.structure_id "
-        f"LEFT JOIN {q(TerritoryAncestor._meta.db_table)} d ON d.descendant_id = c.commune_id "
-        f"AND d.ancestor_id IN (SELECT id FROM {q(Territory._meta.db_table)} WHERE level = %s) "
+        f"LEFT JOIN ({regions}) r ON r.commune_id = c.commune_id "
         f"GROUP BY {', '.join(keys)}"
     )
     return sql, [Level.DEPARTEMENT]

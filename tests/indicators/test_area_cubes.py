@@ -74,11 +74,10 @@ def boards(perimeter):
     [
         {},
         {"territory": "region"},
-        {"territory": "nord"},
-        {"territory": "pdc"},
         {"employer_type": "collectivite"},
+        {"employer_type": "association", "territory": "region"},
         {"domains": ("espaces-publics",)},
-        {"activities": ("gestion-conflits",), "territory": "nord"},
+        {"activities": ("gestion-conflits",), "territory": "region"},
     ],
 )
 def test_wide_dashboards_on_area_cubes_equal_the_fine_cubes(region, monkeypatch, choices):
@@ -101,6 +100,7 @@ def test_wide_dashboards_on_area_cubes_equal_the_fine_cubes(region, monkeypatch,
 def test_structure_and_commune_perimeters_stay_on_the_fine_cubes(region):
     month = timezone.localdate().replace(day=1)
     for perimeter in (
+        engine.Perimeter(start=month, end=month, territory=region["nord"]),
         engine.Perimeter(start=month, end=month, territory=region["lille"]),
         engine.Perimeter(start=month, end=month, territory=region["mel"]),
         engine.Perimeter(start=month, end=month, service_ids=()),
@@ -108,10 +108,30 @@ def test_structure_and_commune_perimeters_stay_on_the_fine_cubes(region):
         assert not engine.is_wide(perimeter)
 
 
+def test_a_commune_counts_in_the_region_of_its_own_departement(region):
+    """Even when its EPCI (primary parent) lies in another région: no double count."""
+    from lien.territories.models import Territory
+    from lien.territories.services import territory_rebuild_ancestors
+
+    ile_de_france = Territory.objects.create(level="region", code="11", name="Île-de-France")
+    paris = Territory.objects.create(
+        level="departement", code="75", name="Paris", parent=ile_de_france
+    )
+    commune = Territory.objects.create(
+        level="commune", code="75056", name="Paris", parent=region["mel"]
+    )
+    commune.secondary_parents.add(paris)
+    territory_rebuild_ancestors()
+    assert rollups._regions([commune.pk, region["lille"].pk]) == {
+        commune.pk: ile_de_france.pk,
+        region["lille"].pk: region["region"].pk,
+    }
+
+
 def test_area_cubes_follow_corrections_and_rebuild_and_check_detects_drift(region, capsys):
     assert rollups.differences() == {name: [] for name in rollups.differences()}
     before = {tuple(r[:-1]): r[-1] for r in AreaActivityCube.objects.values_list(
-        "month", "departement_id", "employer_type_id", "in_qpv", "domain_id", "activity_type_id",
+        "month", "region_id", "employer_type_id", "in_qpv", "domain_id", "activity_type_id",
         "interventions")}  # fmt: skip
     assert sum(before.values()) == len(ENTRIES)
     AreaActivityCube.objects.filter(pk=AreaActivityCube.objects.first().pk).update(interventions=99)
@@ -121,6 +141,6 @@ def test_area_cubes_follow_corrections_and_rebuild_and_check_detects_drift(regio
     rollups.rebuild()
     call_command("check_rollups")
     after = {tuple(r[:-1]): r[-1] for r in AreaActivityCube.objects.values_list(
-        "month", "departement_id", "employer_type_id", "in_qpv", "domain_id", "activity_type_id",
+        "month", "region_id", "employer_type_id", "in_qpv", "domain_id", "activity_type_id",
         "interventions")}  # fmt: skip
     assert after == before
