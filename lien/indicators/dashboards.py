@@ -327,8 +327,10 @@ def _figure_set(perimeter: Perimeter, previous: Perimeter | None, codes) -> list
     wanted = []
     for *_, numerator, denominator in specs:
         wanted += [numerator, denominator] if denominator else [numerator]
-    current = engine.measure_values(wanted, perimeter)
-    before = engine.measure_values(wanted, previous) if previous else None
+    if previous is not None:
+        current, before = engine.measure_values_pair(wanted, perimeter, previous)
+    else:
+        current, before = engine.measure_values(wanted, perimeter), None
     figures = []
     for code, label, unit, kind, numerator, denominator in specs:
         now = _figure_values(current, numerator, denominator)
@@ -411,7 +413,12 @@ def _breakdown_chart(
 ):
     """A breakdown by one dimension; beyond `limit` rows the rest is one "Autres" row (a
     cell, so the total still adds up and protection still holds)."""
-    items = engine.breakdown(measure, dimension, perimeter, filters)
+    if previous is not None:
+        items, before_items = engine.breakdown_pair(
+            measure, dimension, perimeter, previous, filters
+        )
+    else:
+        items, before_items = engine.breakdown(measure, dimension, perimeter, filters), []
     if dimension == "qpv":
         items = [(k, "Hors QPV" if k == "0" else label, v) for k, label, v in items]
     if limit is not None and len(items) > limit:
@@ -423,9 +430,7 @@ def _breakdown_chart(
     )
     chart.total = _total_of(items, perimeter, measure)
     if previous is not None:
-        before = {
-            key: value for key, _, value in engine.breakdown(measure, dimension, previous, filters)
-        }
+        before = {key: value for key, _, value in before_items}
         keys = [row.key for row in rows]
         known = [before.get(k, 0) for k in keys if k != "autres"]
         if "autres" in keys:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from django.db.models import Count, Q, Subquery, Sum
+from django.db.models import Case, Count, Q, Subquery, Sum, Value, When
 
 from lien.core.models import Membership, Role
 from lien.indicators.models import (
@@ -343,10 +343,12 @@ def _source(measure: Measure, perimeter: Perimeter, filters: dict | None = None,
     cube = measure.cube
     if not is_wide(perimeter):
         return cube
-    if measure.distinct:
-        area = AreaCoverageCube
-        if perimeter.domains or perimeter.activities or filters or measure.base_filters:
+    plain = not (perimeter.domains or perimeter.activities or filters or measure.base_filters)
+    if measure.distinct or column in ("commune_id", "qpv_id"):
+        # Distinct communes / QPV, or interventions by commune or QPV: the coverage cube.
+        if not plain or cube is not ActivityCube:
             return cube
+        area = AreaCoverageCube
     else:
         area = AREA_OF.get(cube)
     if area is None:
@@ -773,6 +775,96 @@ def breakdown(
         for key, v in values.items()
     ]
     return sorted(result, key=lambda item: (-float(item[2]), item[1]))
+
+
+def breakdown_pair(
+    code: str, dimension: str, perimeter: Perimeter, previous: Perimeter, filters=None
+) -> tuple[list, list]:
+    """`breakdown` for a perimeter and for the period just before it, in one query."""
+    if not _follows(previous, perimeter):
+        return (
+            breakdown(code, dimension, perimeter, filters),
+            breakdown(code, dimension, previous, filters),
+        )
+    measure = MEASURES[code]
+    column, model = DIMENSIONS[dimension]
+    if measure.cube is None or not _cube_has(measure.cube, column):
+        return [], []
+    both = replace(perimeter, start=previous.start)
+    current = Case(When(month__gte=perimeter.start, then=Value(1)), default=Value(0))
+    rows = (
+        _rows(measure, filters or {}, both, column)
+        .annotate(k_current=current)
+        .values(column, "k_current")
+        .annotate(v=_aggregate(measure))
+        .values_list(column, "k_current", "v")
+    )
+    values: dict[int, dict] = {1: {}, 0: {}}
+    for key, is_current, value in rows:
+        if value:
+            values[is_current][key] = value
+    labels = _labels(model, column, {**values[0], **values[1]})
+
+    def items(found):
+        result = [
+            (
+                str(key),
+                labels.get(key, "Non renseigné" if key in (0, "") else str(key)),
+                _scaled(measure, v),
+            )
+            for key, v in found.items()
+        ]
+        return sorted(result, key=lambda item: (-float(item[2]), item[1]))
+
+    return items(values[1]), items(values[0])
+
+
+def _follows(previous: Perimeter, perimeter: Perimeter) -> bool:
+    """Same perimeter, the months just before: one query can answer both."""
+    return (
+        replace(previous, start=perimeter.start, end=perimeter.end) == perimeter
+        and add_months(previous.end, 1) == perimeter.start
+    )
+
+
+def measure_values_pair(requests, perimeter: Perimeter, previous: Perimeter):
+    """`measure_values` for a perimeter and for the period just before it: one aggregate
+    query per cube for both (each sum filtered by its months)."""
+    requests = list(requests)
+    if not _follows(previous, perimeter):
+        return measure_values(requests, perimeter), measure_values(requests, previous)
+    cube_requests = [(c, f) for c, f in requests if MEASURES[c].cube is not None]
+    other = [(c, f) for c, f in requests if MEASURES[c].cube is None]
+    now = measure_values(other, perimeter) if other else {}
+    before = measure_values(other, previous) if other else {}
+    both = replace(perimeter, start=previous.start)
+    by_cube: dict = defaultdict(dict)
+    for code, filters in cube_requests:
+        measure = MEASURES[code]
+        cube = _source(measure, both, filters)
+        condition = _filters_q(measure, filters or {}, cube)
+        for label, months in (
+            ("now", Q(month__gte=perimeter.start)),
+            ("before", Q(month__lt=perimeter.start)),
+        ):
+            if measure.distinct:
+                aggregate = Count(
+                    measure.column,
+                    distinct=True,
+                    filter=condition & months & ~Q(**{measure.column: 0}),
+                )
+            else:
+                aggregate = Sum(measure.column, filter=condition & months)
+            by_cube[cube][(label, request_key(code, filters))] = (measure, aggregate)
+    for cube, wanted in by_cube.items():
+        aliases = {f"v{i}": key for i, key in enumerate(wanted)}
+        values = _perimeter_rows(cube, both).aggregate(
+            **{alias: wanted[key][1] for alias, key in aliases.items()}
+        )
+        for alias, (label, key) in aliases.items():
+            target = now if label == "now" else before
+            target[key] = _scaled(wanted[(label, key)][0], values[alias])
+    return now, before
 
 
 def _labels(model, column, values) -> dict:

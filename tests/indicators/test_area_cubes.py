@@ -144,3 +144,44 @@ def test_area_cubes_follow_corrections_and_rebuild_and_check_detects_drift(regio
         "month", "region_id", "employer_type_id", "in_qpv", "domain_id", "activity_type_id",
         "interventions")}  # fmt: skip
     assert after == before
+
+
+def test_a_period_and_the_previous_one_in_one_query_equal_two_queries(region):
+    from lien.structures.models import Service
+
+    service = Service.objects.first()
+    author = make_membership(Role.MEDIATOR, structure=service.structure)
+    last_month = (timezone.localdate().replace(day=1) - datetime.timedelta(days=1)).replace(day=10)
+    for activity, outcome in (("gestion-conflits", "apaise-resolu"), ("presence-active", "")):
+        data = {
+            "service": str(service.pk), "started_at": f"{last_month.isoformat()}T10:00",
+            "duration_minutes": 45, "commune": "59512", "qpv": "QX05901D", "place_type": "",
+            "activity_type": activity, "domain": "habitat-social", "situation_category": "",
+            "origin": "resident", "timing": "real_time" if outcome else "",
+            "form": "individual" if outcome else "", "people_met": 3, "outcome": outcome,
+            "emergency_handoff": "", "mediators": [], "note": "",
+        }  # fmt: skip
+        form = InterventionForm.from_payload(data, structure=service.structure, author=author.user)
+        assert form.is_valid(), form.errors
+        services.intervention_create(actor=author, data=form.intervention_data())
+    month = timezone.localdate().replace(day=1)
+    wanted = [(code, {}) for code in ("interventions", "people_met", "qpv_covered", "results")]
+    wanted.append(("results", {"activity": ["gestion-conflits"], "outcome_family": ["resolved"]}))
+    for perimeter in (
+        engine.Perimeter(start=month, end=month),
+        engine.Perimeter(start=month, end=month, territory=region["nord"]),
+        engine.Perimeter(start=month, end=month, service_ids=(str(service.pk),)),
+    ):
+        previous = perimeter.shifted(1)
+        assert engine.measure_values_pair(wanted, perimeter, previous) == (
+            engine.measure_values(wanted, perimeter),
+            engine.measure_values(wanted, previous),
+        )
+        for dimension in ("activity", "outcome", "qpv"):
+            measure = "results" if dimension == "outcome" else "interventions"
+            assert engine.breakdown_pair(measure, dimension, perimeter, previous) == (
+                engine.breakdown(measure, dimension, perimeter),
+                engine.breakdown(measure, dimension, previous),
+            )
+        before = engine.measure_values(wanted, previous)
+        assert before[engine.request_key("interventions", {})] == 2
