@@ -920,9 +920,9 @@ def by_child_territory(code: str, perimeter: Perimeter, filters: dict | None = N
         )
     )
     per_commune = dict(rows.values(column).annotate(v=_aggregate(measure)).values_list(column, "v"))
-    links = TerritoryAncestor.objects.filter(ancestor__in=children).values_list(
-        "ancestor_id", "descendant_id"
-    )
+    links = TerritoryAncestor.objects.filter(
+        ancestor__in=children, descendant_id__in=[k for k, v in per_commune.items() if v]
+    ).values_list("ancestor_id", "descendant_id")
     totals: dict[int, int] = defaultdict(int)
     for ancestor_id, descendant_id in links:
         totals[ancestor_id] += per_commune.get(descendant_id, 0) or 0
