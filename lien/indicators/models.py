@@ -47,6 +47,9 @@ class ActivityCube(models.Model):
             models.Index(fields=["structure_id", "month"], name="activity_cube_struct_month"),
             models.Index(fields=["service_id", "month"], name="activity_cube_service_month"),
             models.Index(fields=["commune_id", "month"], name="activity_cube_commune_month"),
+            # Wide perimeters filtered by domain or activity count communes and QPV here.
+            models.Index(fields=["activity_type_id", "month"], name="activity_cube_activity_month"),
+            models.Index(fields=["domain_id", "month"], name="activity_cube_domain_month"),
             models.Index(fields=["month", "commune_id"], name="activity_cube_month_commune"),
         ]
 
