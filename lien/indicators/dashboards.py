@@ -425,6 +425,7 @@ def _breakdown_chart(
         head, rest = items[:limit], items[limit:]
         items = [*head, ("autres", f"Autres ({len(rest)})", sum(v for _, _, v in rest))]
     rows = _rows_from_items(items, perimeter, measure, drill)
+    description = " ".join(filter(None, [description, _unfiltered(measure, perimeter)]))
     chart = Chart(
         code, title, "bars", engine.MEASURES[measure].unit, rows, None, description=description
     )
@@ -440,6 +441,19 @@ def _breakdown_chart(
             row.previous = text
         chart.previous_total = total
     return chart
+
+
+def _unfiltered(measure: str, perimeter: Perimeter) -> str:
+    """Say when a chart cannot honour the domain or activity chosen (its cube lacks it)."""
+    cube = engine.MEASURES[measure].cube
+    missing = []
+    if perimeter.domains and not engine._cube_has(cube, "domain_id"):
+        missing.append("domaine")
+    if perimeter.activities and not engine._cube_has(cube, "activity_type_id"):
+        missing.append("activité")
+    if not missing:
+        return ""
+    return f"Ce graphique ne se filtre pas par {' ni par '.join(missing)} : toutes sont comptées."
 
 
 def _shown(values, perimeter, measure):

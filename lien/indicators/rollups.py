@@ -261,13 +261,16 @@ def _regions(commune_ids) -> dict[int, int]:
     its code), never one reached through an EPCI that straddles a border."""
     from lien.territories.models import Level, TerritoryAncestor
 
-    found: dict[int, int] = {}
+    own: dict[int, int] = {}
+    other: dict[int, int] = {}  # a code that breaks the INSEE rule: any of its régions
     for commune_id, commune_code, dept_code, region_id in TerritoryAncestor.objects.filter(
         descendant_id__in=set(commune_ids), ancestor__level=Level.DEPARTEMENT
     ).values_list("descendant_id", "descendant__code", "ancestor__code", "ancestor__parent_id"):
-        if region_id is not None and commune_code.startswith(dept_code):
-            found[commune_id] = min(found.get(commune_id, region_id), region_id)
-    return found
+        if region_id is None:
+            continue
+        target = own if commune_code.startswith(dept_code) else other
+        target[commune_id] = min(target.get(commune_id, region_id), region_id)
+    return {**other, **own}
 
 
 def _employer_types(structure_ids) -> dict[str, int]:
@@ -532,11 +535,12 @@ def _area_select(spec) -> tuple[str, list]:
     keys = [k.format(dept=dept, employer=employer) for k in key_sql]
     territory, closure = q(Territory._meta.db_table), q(TerritoryAncestor._meta.db_table)
     regions = (  # same rule as `_regions`: the région of the commune's own département
-        f"SELECT l.descendant_id AS commune_id, MIN(dep.parent_id) AS region_id "  # noqa: S608 — identifiers only
+        "SELECT l.descendant_id AS commune_id, COALESCE("  # noqa: S608 — identifiers only
+        "MIN(CASE WHEN com.code LIKE dep.code || '%%' THEN dep.parent_id END), "
+        "MIN(dep.parent_id)) AS region_id "
         f"FROM {closure} l JOIN {territory} dep ON dep.id = l.ancestor_id "
         f"JOIN {territory} com ON com.id = l.descendant_id "
-        f"WHERE dep.level = %s AND dep.parent_id IS NOT NULL "
-        f"AND com.code LIKE dep.code || '%%' GROUP BY l.descendant_id"
+        "WHERE dep.level = %s AND dep.parent_id IS NOT NULL GROUP BY l.descendant_id"
     )
     sql = (
         f"SELECT {', '.join([*keys, *value_sql])} "  # noqa: S608 — identifiers only

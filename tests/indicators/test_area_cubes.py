@@ -122,9 +122,12 @@ def test_a_commune_counts_in_the_region_of_its_own_departement(region):
     )
     commune.secondary_parents.add(paris)
     territory_rebuild_ancestors()
-    assert rollups._regions([commune.pk, region["lille"].pk]) == {
+    odd = Territory.objects.create(level="commune", code="S0001", name="Synthétique", parent=paris)
+    territory_rebuild_ancestors()
+    assert rollups._regions([commune.pk, region["lille"].pk, odd.pk]) == {
         commune.pk: ile_de_france.pk,
         region["lille"].pk: region["region"].pk,
+        odd.pk: ile_de_france.pk,  # a code off the INSEE rule still counts somewhere
     }
 
 
