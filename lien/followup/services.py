@@ -766,3 +766,28 @@ def situations_purge(*, today=None) -> int:
 
 
 PURGED = "[purgé]"
+CALLBACK_KEPT_DAYS = 30
+
+
+def referrals_forget_callbacks(*, today=None) -> int:
+    """How to call a person back is kept only while the referral may need it: erased 30 days
+    after the referral closed (answered, done, refused or expired)."""
+    today = today or timezone.localdate()
+    limit = timezone.make_aware(
+        datetime.datetime.combine(
+            today - datetime.timedelta(days=CALLBACK_KEPT_DAYS), datetime.time()
+        )
+    )
+    due = Referral.objects.exclude(callback="").filter(closed_at__lt=limit)
+    count = 0
+    for referral in due:
+        with transaction.atomic():
+            referral.callback = ""
+            referral.save(update_fields=["callback"])
+            audit.record(
+                action=AuditAction.UPDATE,
+                obj=referral,
+                note="Coordonnées de rappel effacées 30 jours après la clôture",
+            )
+        count += 1
+    return count

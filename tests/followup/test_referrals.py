@@ -264,3 +264,21 @@ def test_contact_details_need_the_persons_consent(team):
     referral = refer(team, callback="06 12 34 56 78", callback_consent=True)
     event = AuditEvent.objects.get(object_id=str(referral.pk), action=AuditAction.CREATE)
     assert "06 12 34 56 78" not in str(event.after)  # the journal keeps no contact detail
+
+
+def test_call_back_details_are_erased_30_days_after_closing(team, capsys):
+    from django.core.management import call_command
+
+    referral = refer(team, callback="06 12 34 56 78", callback_consent=True)
+    services.referral_answer(
+        actor=team["partner"], referral=referral, to=S.REFUSED, refusal_reason="Hors champ"
+    )
+    referral.refresh_from_db()
+    closed = timezone.localdate()
+    assert services.referrals_forget_callbacks(today=closed + datetime.timedelta(days=29)) == 0
+    assert Referral.objects.get(pk=referral.pk).callback == "06 12 34 56 78"
+    later = closed + datetime.timedelta(days=31)
+    assert services.referrals_forget_callbacks(today=later) == 1
+    assert Referral.objects.get(pk=referral.pk).callback == ""
+    call_command("followup_daily")
+    assert "Coordonnées de rappel effacées : 0" in capsys.readouterr().out

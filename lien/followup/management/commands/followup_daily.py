@@ -1,5 +1,6 @@
 """Daily follow-up chores (run from cron): expire unanswered referrals, remind partners
-before expiry and mediators of due steps, purge situations past their date."""
+before expiry and mediators of due steps, purge situations past their date and erase
+the call-back details of referrals closed for 30 days."""
 
 from django.core.management.base import BaseCommand
 
@@ -17,9 +18,11 @@ class Command(BaseCommand):
         expired = services.referrals_expire()
         steps = services.next_steps_remind()
         purged = services.situations_purge()
+        forgotten = services.referrals_forget_callbacks()
         self.stdout.write(
             f"Rappels de mises en relation : {reminded}\n"
             f"Mises en relation expirées : {expired}\n"
             f"Rappels d'étapes : {steps}\n"
-            f"Suivis purgés : {purged}"
+            f"Suivis purgés : {purged}\n"
+            f"Coordonnées de rappel effacées : {forgotten}"
         )
