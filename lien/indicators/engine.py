@@ -519,7 +519,7 @@ def _external_value(measure: Measure, perimeter: Perimeter):
             qs = qs.filter(afnor_status="certified")
         return qs.distinct().count()
     if measure.source == "followup":
-        return _followup_value(measure, perimeter)
+        return _followup_values({measure.code}, perimeter)[measure.code]
     return None
 
 
@@ -631,91 +631,33 @@ def _followup_values(codes: set[str], perimeter: Perimeter) -> dict:
             structure_path="situation__structure",
         ).aggregate(agreements=Count("pk"), agreements_kept=Count("pk", filter=Q(held=True)))
         out.update({code: values[code] for code in wanted})
-    for code in codes - set(out):
-        out[code] = _followup_value(MEASURES[code], perimeter)
+    if "median_fix_days" in codes:
+        out["median_fix_days"] = _median_fix_days(perimeter)
     return out
 
 
-def _followup_value(measure: Measure, perimeter: Perimeter):
-    """Figures of the follow-up records, read from their own (small, indexed) tables."""
+def _median_fix_days(perimeter: Perimeter):
+    """Median days from report to resolution, None when nothing was resolved."""
     import statistics
 
-    from lien.followup.models import (
-        Agreement,
-        CollectiveAction,
-        Referral,
-        ReferralResult,
-        ReferralStatus,
-        ReportStatus,
-        TechnicalReport,
-    )
+    from lien.followup.models import ReportStatus, TechnicalReport
 
-    code = measure.code
-    if code.startswith("referrals") or code == "partners_mobilised":
-        start, end = _bounds(perimeter, aware=True)
-        qs = _scoped(
-            Referral.objects.filter(sent_at__gte=start, sent_at__lt=end), perimeter, has_qpv=False
-        )
-        if code == "referrals_done":
-            qs = qs.filter(
-                status=ReferralStatus.DONE,
-                result__in=[ReferralResult.SOLVED, ReferralResult.PARTLY],
-            )
-        elif code == "referrals_unanswered":
-            qs = qs.filter(
-                status__in=[ReferralStatus.SENT, ReferralStatus.SEEN, ReferralStatus.EXPIRED],
-                answered_at__isnull=True,
-            )
-        elif code == "partners_mobilised":
-            return qs.values("partner_id").distinct().count()
-        return qs.count()
-    if code.startswith("technical_reports") or code == "median_fix_days":
-        start, end = _bounds(perimeter, aware=True)
-        qs = _scoped(
-            TechnicalReport.objects.filter(reported_at__gte=start, reported_at__lt=end),
-            perimeter,
-            has_qpv=True,
-        )
-        if code == "technical_reports":
-            return qs.count()
-        qs = qs.filter(status=ReportStatus.RESOLVED)
-        if code == "technical_reports_fixed":
-            return qs.count()
-        durations = [
-            (closed - reported).total_seconds() / 86400
-            for reported, closed in qs.values_list("reported_at", "closed_at")
-            if closed is not None
-        ]
-        if not durations:
-            return None
-        return Decimal(str(statistics.median(durations))).quantize(Decimal("0.1"))
-    if code in ("collective_actions", "participants"):
-        start, end = _bounds(perimeter, aware=False)
-        qs = _scoped(
-            CollectiveAction.objects.filter(held_on__gte=start, held_on__lt=end),
-            perimeter,
-            has_qpv=True,
-        )
-        if code == "collective_actions":
-            return qs.count()
-        totals = qs.aggregate(
-            r=Sum("residents"), y=Sum("young_people"), p=Sum("professionals"), i=Sum("institutions")
-        )
-        return sum(v or 0 for v in totals.values())
-    if code in ("agreements", "agreements_kept"):
-        start, end = _bounds(perimeter, aware=False)
-        qs = _scoped(
-            Agreement.objects.filter(
-                reviewed_on__gte=start, reviewed_on__lt=end, held__isnull=False
-            ),
-            perimeter,
-            has_qpv=True,
-            structure_path="situation__structure",
-        )
-        if code == "agreements_kept":
-            qs = qs.filter(held=True)
-        return qs.count()
-    return None
+    start, end = _bounds(perimeter, aware=True)
+    resolved = _scoped(
+        TechnicalReport.objects.filter(
+            reported_at__gte=start, reported_at__lt=end, status=ReportStatus.RESOLVED
+        ),
+        perimeter,
+        has_qpv=True,
+    )
+    durations = [
+        (closed - reported).total_seconds() / 86400
+        for reported, closed in resolved.values_list("reported_at", "closed_at")
+        if closed is not None
+    ]
+    if not durations:
+        return None
+    return Decimal(str(statistics.median(durations))).quantize(Decimal("0.1"))
 
 
 def series(code: str, perimeter: Perimeter, filters: dict | None = None) -> list[tuple]:
@@ -912,13 +854,7 @@ def by_child_territory(code: str, perimeter: Perimeter, filters: dict | None = N
     column = "commune_id"
     if children[0].level == Level.REGION and is_wide(perimeter):
         column = "region_id"  # the country, région by région
-    rows = (
-        _rows(measure, filters or {}, perimeter, column)
-        if column == "commune_id"
-        else _perimeter_rows(_source(measure, perimeter, filters, column), perimeter).filter(
-            _filters_q(measure, filters or {}, _source(measure, perimeter, filters, column))
-        )
-    )
+    rows = _rows(measure, filters or {}, perimeter, column)  # `_source` picks the cube
     per_commune = dict(rows.values(column).annotate(v=_aggregate(measure)).values_list(column, "v"))
     links = TerritoryAncestor.objects.filter(
         ancestor__in=children, descendant_id__in=[k for k, v in per_commune.items() if v]

@@ -15,7 +15,7 @@ from lien.core.models import Role
 from lien.indicators.dashboards import MAX_CUSTOM_MONTHS, PERIOD_KINDS, Period
 from lien.referentiel.models import ActivityType, Domain, EmployerType
 from lien.structures.models import Service
-from lien.territories.models import LEVEL_DEPTH, Level, Territory, TerritoryAncestor
+from lien.territories.models import LEVEL_DEPTH, Level, Territory
 
 
 class MonthField(forms.CharField):
@@ -185,7 +185,3 @@ class DashboardFilterForm(forms.Form):
     @property
     def compare(self) -> bool:
         return (self.cleaned_data.get("comparer") or "1") == "1"
-
-
-def territory_is_within(territory: Territory, scope: Territory) -> bool:
-    return TerritoryAncestor.objects.filter(ancestor=scope, descendant=territory).exists()
