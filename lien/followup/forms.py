@@ -20,15 +20,9 @@ from lien.followup.models import (
 )
 from lien.logbook.forms import TerritoryCodeField, local_territories, structure_members
 from lien.referentiel.models import Domain, Outcome, PlaceType, RequestTheme, SituationCategory
+from lien.structures.forms import DateInput
 from lien.structures.models import Organisation, OrganisationKind, Service
 from lien.territories.models import Level, Territory
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class ScreenedForm(forms.Form):

@@ -103,10 +103,6 @@ def _masked(data: dict, fields: Iterable[str]) -> dict:
     return {k: (MASK if k in fields and v else v) for k, v in data.items()}
 
 
-def _full_clean(obj) -> None:
-    obj.full_clean()
-
-
 # --- situations -----------------------------------------------------------------------------
 
 
@@ -140,7 +136,7 @@ def situation_create(*, actor: Membership, data: dict, parties: Iterable[dict] =
                 situation = Situation(structure=structure, created_by=actor.user, **data)
                 situation.reference = _next_reference(structure.pk, situation.opened_on.year)
                 situation.purge_on = _purge_date(situation)
-                _full_clean(situation)
+                situation.full_clean()
                 situation.save()
                 for party in parties:
                     Party.objects.create(situation=situation, **party)
@@ -166,7 +162,7 @@ def situation_update(*, actor: Membership, situation: Situation, data: dict) -> 
     for name, value in data.items():
         setattr(situation, name, value)
     situation.updated_at = timezone.now()
-    _full_clean(situation)
+    situation.full_clean()
     situation.save()
     audit.record(
         action=AuditAction.UPDATE,
@@ -248,7 +244,7 @@ def _open_situation(actor, situation):
 def party_add(*, actor: Membership, situation: Situation, role: str, label: str) -> Party:
     _open_situation(actor, situation)
     party = Party(situation=situation, role=role, label=label)
-    _full_clean(party)
+    party.full_clean()
     party.save()
     audit.record_create(actor=actor, obj=party)
     return party
@@ -260,7 +256,7 @@ def next_step_add(*, actor: Membership, situation: Situation, text: str, due_on,
     if not structure_users(situation.structure_id).filter(pk=assignee.pk).exists():
         raise ValidationError({"assignee": "Cette personne n'est pas de la structure."})
     step = NextStep(situation=situation, text=text, due_on=due_on, assignee=assignee)
-    _full_clean(step)
+    step.full_clean()
     step.save()
     audit.record_create(actor=actor, obj=step)
     if assignee.pk != actor.user_id:
@@ -292,7 +288,7 @@ def agreement_add(*, actor: Membership, situation: Situation, text: str, agreed_
     if review_on < agreed_on:
         raise ValidationError({"review_on": "La vérification précède l'accord."})
     agreement = Agreement(situation=situation, text=text, agreed_on=agreed_on, review_on=review_on)
-    _full_clean(agreement)
+    agreement.full_clean()
     agreement.save()
     audit.record_create(actor=actor, obj=agreement)
     return agreement
@@ -357,7 +353,7 @@ def referral_create(*, actor: Membership, data: dict) -> Referral:
             days=structure.referral_expiry_days
         )
         referral.link_nonce = links.new_nonce()
-        _full_clean(referral)
+        referral.full_clean()
         referral.save()
         audit.record(
             action=AuditAction.CREATE,
@@ -450,7 +446,7 @@ def referral_answer(
         referral.closed_at = now
     if to in (ReferralStatus.REFUSED, ReferralStatus.DONE):
         referral.link_nonce = ""  # the link has served its purpose
-    _full_clean(referral)
+    referral.full_clean()
     referral.save()
     audit.record(
         action=AuditAction.UPDATE,
@@ -593,7 +589,7 @@ def report_create(*, actor: Membership, data: dict, photo=None) -> TechnicalRepo
             report.status = ReportStatus.SENT
         if photo is not None:
             report.photo.save(photo.name, photo, save=False)
-        _full_clean(report)
+        report.full_clean()
         report.save()
         audit.record_create(actor=actor, obj=report)
         if organisation is not None:
@@ -651,7 +647,7 @@ def report_answer(*, actor: Membership, report: TechnicalReport, to: str, respon
     else:
         report.acknowledged_at = report.acknowledged_at or now
         report.closed_at = now
-    _full_clean(report)
+    report.full_clean()
     report.save()
     audit.record_update(actor=actor, obj=report, before=before)
     _notify(
@@ -669,7 +665,7 @@ def report_answer(*, actor: Membership, report: TechnicalReport, to: str, respon
 def routing_rule_create(*, actor: Membership, data: dict) -> RoutingRule:
     _require_coordinator(actor, actor.structure_id)
     rule = RoutingRule(structure=actor.structure, **data)
-    _full_clean(rule)
+    rule.full_clean()
     rule.save()
     audit.record_create(actor=actor, obj=rule)
     return rule
@@ -695,7 +691,7 @@ def observation_create(*, actor: Membership, data: dict, categories=(), shared_w
     if data["service"].structure_id != structure.pk:
         raise ValidationError({"service": "Ce dispositif relève d'une autre structure."})
     observation = Observation(structure=structure, created_by=actor.user, **data)
-    _full_clean(observation)
+    observation.full_clean()
     observation.save()
     observation.categories.set(categories)
     observation.shared_with.set(shared_with)
@@ -727,7 +723,7 @@ def collective_action_save(
         action = action or CollectiveAction(structure=structure, created_by=actor.user)
         for name, value in data.items():
             setattr(action, name, value)
-        _full_clean(action)
+        action.full_clean()
         action.save()
         action.partners.set(partners)
         if before is None:

@@ -35,6 +35,7 @@ from lien.followup.models import (
 )
 from lien.followup.routing import likely_duplicates
 from lien.logbook.forms import InterventionForm
+from lien.logbook.views import _is_uuid
 from lien.territories.models import Territory
 
 STRUCTURE = (Role.MEDIATOR, Role.COORDINATOR)
@@ -527,16 +528,6 @@ def referral_create(request):
             }
         },
     )
-
-
-def _is_uuid(value: str) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 @role_required(*STRUCTURE, Role.PARTNER)
