@@ -64,7 +64,7 @@ def report(team, **overrides):
 
 def test_the_most_specific_rule_wins(team):
     hall = PlaceType.objects.get(code="hall-immeuble")
-    city_rule = rule(team, team["city"], t("200093201", "epci"))  # MEL, any category
+    rule(team, team["city"], t("200093201", "epci"))  # MEL, any category
     rule(team, team["landlord"], t("QX05901D", "qpv"), place_type=hall)  # its buildings
     transport = rule(team, team["caf"], t("59512"), category="roads")  # (a body for roads)
     where = {"structure": team["structure"], "commune": t("59512")}
@@ -83,7 +83,6 @@ def test_the_most_specific_rule_wins(team):
     services.routing_rule_deactivate(actor=team["coordinator"], rule=transport)
     assert route(**where, category="roads") == team["city"]
     assert route(structure=team["structure_b"], commune=t("59512"), category="lighting") is None
-    del city_rule
 
 
 def test_a_routed_report_reaches_the_body_which_answers(team, login):
