@@ -456,6 +456,10 @@ def expected_rows(model) -> dict[tuple, tuple]:
 def stored_rows(model) -> dict[tuple, tuple]:
     """The cube's stored rows (all-zero rows, left by corrections, count as absent)."""
     _, keys, values, _ = _spec(model)
+    return _stored(model, keys, values)
+
+
+def _stored(model, keys, values) -> dict[tuple, tuple]:
     return {
         tuple(str(_normalise(c)) for c in row[: len(keys)]): tuple(row[len(keys) :])
         for row in model.objects.values_list(*keys, *values)
@@ -463,31 +467,27 @@ def stored_rows(model) -> dict[tuple, tuple]:
     }
 
 
+def _difference_lines(keys, expected: dict, stored: dict, limit: int) -> list[str]:
+    lines = [
+        f"{dict(zip(keys, key, strict=True))} : attendu {expected.get(key)}, "
+        f"stocké {stored.get(key)}"
+        for key in sorted(set(expected) | set(stored))
+        if expected.get(key) != stored.get(key)
+    ]
+    return lines[:limit] + ([f"… et {len(lines) - limit} autres"] if len(lines) > limit else [])
+
+
 def differences(limit: int = 20) -> dict[str, list[str]]:
-    """Per cube, up to `limit` keys whose stored values differ from the facts'."""
+    """Per cube, up to `limit` keys whose stored values differ from what they derive from
+    (the facts for the cubes, the cubes for the area cubes)."""
     report = {}
     for model, keys, _, _ in CUBES:
-        expected, stored = expected_rows(model), stored_rows(model)
-        lines = [
-            f"{dict(zip(keys, key, strict=True))} : attendu {expected.get(key)}, "
-            f"stocké {stored.get(key)}"
-            for key in sorted(set(expected) | set(stored))
-            if expected.get(key) != stored.get(key)
-        ]
-        report[model.__name__] = lines[:limit] + (
-            [f"… et {len(lines) - limit} autres"] if len(lines) > limit else []
+        report[model.__name__] = _difference_lines(
+            keys, expected_rows(model), stored_rows(model), limit
         )
     for spec in AREA_CUBES:
-        keys = spec[1]
-        expected, stored = _area_expected(spec), _area_stored(spec)
-        lines = [
-            f"{dict(zip(keys, key, strict=True))} : attendu {expected.get(key)}, "
-            f"stocké {stored.get(key)}"
-            for key in sorted(set(expected) | set(stored))
-            if expected.get(key) != stored.get(key)
-        ]
-        report[spec[0].__name__] = lines[:limit] + (
-            [f"… et {len(lines) - limit} autres"] if len(lines) > limit else []
+        report[spec[0].__name__] = _difference_lines(
+            spec[1], _area_expected(spec), _stored(spec[0], spec[1], spec[2]), limit
         )
     return report
 
@@ -562,12 +562,3 @@ def _area_expected(spec) -> dict[tuple, tuple]:
             for row in cursor.fetchall()
             if any(row[width:])
         }
-
-
-def _area_stored(spec) -> dict[tuple, tuple]:
-    model, keys, values = spec[0], spec[1], spec[2]
-    return {
-        tuple(str(_normalise(c)) for c in row[: len(keys)]): tuple(row[len(keys) :])
-        for row in model.objects.values_list(*keys, *values)
-        if any(row[len(keys) :])
-    }
