@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from lien.core import account_views
 from lien.core import views as core_views
 from lien.logbook import pwa
 
@@ -15,6 +16,9 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("accounts/", include("lien.core.urls")),
     path("journal/", core_views.audit_log, name="audit_log"),
+    path("equipe/", account_views.team, name="team"),
+    path("equipe/<uuid:pk>/renvoyer/", account_views.team_resend, name="team_resend"),
+    path("equipe/<uuid:pk>/retirer/", account_views.team_remove, name="team_remove"),
     path("", include("lien.structures.urls")),
     path("", include("lien.logbook.urls")),
     path("", include("lien.indicators.urls")),

@@ -44,7 +44,10 @@ from tests.factories import (
 )
 
 # Routes anyone may open, logged in or not.
-PUBLIC_ROUTES = {"healthz", "login", "logout"}
+PUBLIC_ROUTES = {"healthz", "login", "logout", "account_password_reset"}
+# Opened by a link whose token is the permission (tested in tests/core/test_accounts.py),
+# or ending the session the matrix runs in (every later answer would be a login redirect).
+OWN_TOKEN_OR_SESSION_ROUTES = {"account_invitation", "account_sessions_end"}
 REFUSED = {403, 404, 405}
 
 
@@ -199,6 +202,7 @@ def world(db):
         "notification": make_notification(
             make_membership(Role.COORDINATOR, structure=structure_b).user
         ),
+        "team": make_membership(Role.MEDIATOR, structure=structure_b),
     }
     # B's referral goes to another partner, B's report to another body than the actors'.
     other_partner = OrganisationFactory(name="Partenaire Bêta", kind="partner")
@@ -209,6 +213,7 @@ def world(db):
         "intervention": make_intervention(service_a),
         "shift": make_shift(service_a),
         "notification": make_notification(actors["coordinator(A)"].user),
+        "team": make_membership(Role.MEDIATOR, structure=structure_a),
         **make_followup(service_a, partner=other_partner, body=funder_a),
     }
     # Signed links: A's own token opens A's referral; used on B's referral it must not.
@@ -242,6 +247,7 @@ def app_routes():
         if name
         and not name.startswith("admin:")
         and name not in PUBLIC_ROUTES
+        and name not in OWN_TOKEN_OR_SESSION_ROUTES
         and not route.startswith("static/")
     ]
 

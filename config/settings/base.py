@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "axes",
     "csp",
     "lien.core",
@@ -78,6 +79,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "lien.core.middleware.CurrentMembershipMiddleware",
     "lien.core.middleware.PermissionsPolicyMiddleware",
+    "lien.core.middleware.SecondFactorMiddleware",
     # Last, as django-axes asks: it turns lockouts into a clear page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -158,6 +160,19 @@ AXES_VERBOSE = False
 # Fixed demo accounts (…@demo.lien.test) can log in only when this is on; it follows
 # DEBUG unless set explicitly.
 LIEN_DEMO_LOGINS_ENABLED = env_bool("LIEN_DEMO_LOGINS_ENABLED", DEBUG)
+
+# Second factor (TOTP): required for these roles (comma-separated role codes), offered
+# to everyone. Demo accounts are exempt so that `make demo` stays two commands; they
+# cannot log in where demo logins are disabled (production).
+LIEN_TWO_FACTOR_ROLES = tuple(
+    code.strip()
+    for code in env("LIEN_TWO_FACTOR_ROLES", "coordinator,steering,admin").split(",")
+    if code.strip()
+)
+OTP_TOTP_ISSUER = "Lien"
+# Invitation and password links expire after this many days (Django's token timeout).
+LIEN_INVITATION_DAYS = int(env("LIEN_INVITATION_DAYS", "7"))
+PASSWORD_RESET_TIMEOUT = LIEN_INVITATION_DAYS * 24 * 3600
 DEMO_EMAIL_DOMAIN = "demo.lien.test"
 
 # --- Sessions and security headers ---------------------------------------------------

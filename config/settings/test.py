@@ -19,3 +19,6 @@ LIEN_DEMO_LOGINS_ENABLED = False
 # Jobs run at once (after commit) in most tests; tests of the worker switch to the
 # database backend with override_settings.
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# Most tests log in with force_login and no second factor; the tests of the second
+# factor turn the requirement on with override_settings (tests/core/test_two_factor.py).
+LIEN_TWO_FACTOR_ROLES = ()

@@ -6,7 +6,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from lien.core import audit
+from lien.core import accounts, audit
 from lien.core.models import AuditEvent, Membership, Role, User
 
 
@@ -79,11 +79,32 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "full_name"]})]
     readonly_fields = ["last_login", "date_joined"]
 
+    actions = ["reset_second_factor", "end_sessions"]
+
     def save_model(self, request, obj, form, change):
         if not change:
             # No administrator-set password: the person sets it from the invitation link.
             obj.set_unusable_password()
         super().save_model(request, obj, form, change)
+        if not change:
+            accounts.invitation_send_new_account(user=obj, by=request.user)
+            self.message_user(request, _("Invitation envoyée à %(email)s.") % {"email": obj.email})
+
+    @admin.action(description=_("Réinitialiser la double authentification"))
+    def reset_second_factor(self, request, queryset):
+        for user in queryset:
+            accounts.two_factor_reset(user=user, by=request.user)
+        self.message_user(
+            request, _("Second facteur réinitialisé pour %(n)s compte(s).") % {"n": len(queryset)}
+        )
+
+    @admin.action(description=_("Fermer toutes les sessions"))
+    def end_sessions(self, request, queryset):
+        for user in queryset:
+            accounts.sessions_end_all(user=user)
+        self.message_user(
+            request, _("Sessions fermées pour %(n)s compte(s).") % {"n": len(queryset)}
+        )
 
 
 @admin.register(Membership)

@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 
@@ -57,6 +58,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("actif"), default=True)
     is_staff = models.BooleanField(_("accès à l'administration"), default=False)
     date_joined = models.DateTimeField(_("inscription"), default=timezone.now)
+    # Part of every session's authentication hash: raising it ends all the user's
+    # sessions at once ("log out everywhere"), as a password change does.
+    session_generation = models.PositiveIntegerField(_("génération de session"), default=0)
 
     objects = UserManager()
 
@@ -75,6 +79,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     def save(self, *args, **kwargs):
         self.email = self.email.lower()
         super().save(*args, **kwargs)
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django's hash covers the password only; adding the generation lets a user end
+        # every session without changing the password.
+        return salted_hmac(
+            "lien.core.models.User.session",
+            f"{self.password}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @property
     def is_demo(self) -> bool:
@@ -192,6 +206,12 @@ class AuditAction(models.TextChoices):
     LOGOUT = "logout", _("déconnexion")
     SWITCH = "switch", _("changement de rattachement")
     LOAD = "load", _("chargement de données")
+    SECURITY = "security", _("sécurité du compte")
+    INVITE = "invite", _("invitation")
+    EXPORT = "export", _("export de données personnelles")
+    ERASE = "erase", _("effacement ou anonymisation")
+    RETENTION = "retention", _("application des durées de conservation")
+    BACKUP = "backup", _("sauvegarde ou restauration")
 
 
 class AuditQuerySet(models.QuerySet):

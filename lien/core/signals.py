@@ -25,9 +25,11 @@ def client_ip(request) -> str | None:
 
 @receiver(user_logged_in, dispatch_uid="lien_audit_login")
 def record_login(sender, request, user, **kwargs):
-    from lien.core.middleware import current_membership
+    from lien.core.middleware import SECOND_FACTOR_KEY, current_membership, second_factor_state
 
     membership = current_membership(request) if request is not None else None
+    if request is not None and hasattr(request, "session"):
+        request.session[SECOND_FACTOR_KEY] = second_factor_state(user)
     audit.record(
         action=AuditAction.LOGIN,
         actor=membership,
