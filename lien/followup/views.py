@@ -7,16 +7,17 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from lien.core.models import Role
 from lien.core.permissions import role_required
 from lien.core.signals import client_ip
-from lien.followup import forms, links, services
+from lien.followup import forms, links, services, subject_requests
 from lien.followup.models import (
     OPEN_REFERRAL_STATUSES,
     Agreement,
@@ -994,3 +995,57 @@ def _collective_action_form(request, action):
         title="Modifier l'action collective" if action else "Noter une action collective",
         cancel_url=reverse("followup:collective_action_list"),
     )
+
+
+# --- data-subject requests --------------------------------------------------------------
+
+
+@role_required(Role.COORDINATOR)
+def subject_request(request):
+    """Right of access and erasure: find what the structure holds about a person (by
+    pseudonym, initials, name or reference), export it, or anonymise it."""
+    term = request.POST.get("term") if request.method == "POST" else request.GET.get("term")
+    context = {"term": term or "", "records": None, "error": ""}
+    if term is None:
+        return render(request, "followup/subject_request.html", context)
+    action = request.POST.get("action", "") if request.method == "POST" else "search"
+    ip = client_ip(request)
+    try:
+        if action == "export":
+            document = subject_requests.export_records(
+                actor=request.membership, term=term, ip_address=ip
+            )
+            response = JsonResponse(
+                document, json_dumps_params={"ensure_ascii": False, "indent": 2}
+            )
+            stamp = timezone.localdate().isoformat()
+            response["Content-Disposition"] = (
+                f'attachment; filename="demande-de-droits-{stamp}.json"'
+            )
+            return response
+        if action == "erase":
+            if request.POST.get("confirm") != "on":
+                context["error"] = _(
+                    "Cochez la case de confirmation : l'effacement ne peut pas être annulé."
+                )
+                context["records"] = subject_requests.find_records(
+                    actor=request.membership, term=term, ip_address=ip
+                )
+                return render(request, "followup/subject_request.html", context, status=400)
+            erased = subject_requests.erase_records(
+                actor=request.membership, term=term, ip_address=ip
+            )
+            messages.success(
+                request,
+                _("%(n)s enregistrement(s) anonymisé(s).") % {"n": erased.count},
+            )
+            return redirect(reverse("followup:subject_request"))
+        if action != "search":
+            return render(request, "400.html", {"message": _("Action inconnue.")}, status=400)
+        context["records"] = subject_requests.find_records(
+            actor=request.membership, term=term, ip_address=ip
+        )
+    except ValidationError as error:
+        context["error"] = " ".join(error.messages)
+        return render(request, "followup/subject_request.html", context, status=400)
+    return render(request, "followup/subject_request.html", context)
