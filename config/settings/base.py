@@ -250,9 +250,19 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
 # Counts below this are shown as "< N" outside the structure that owns the records.
 LIEN_SMALL_CELL_THRESHOLD = int(env("LIEN_SMALL_CELL_THRESHOLD", "5"))
 # Absolute address of the site, for the links in e-mails (no request to build them from).
+# Where `manage.py backup` writes when given no --output (see docs/deployment.md).
+LIEN_BACKUP_DIR = Path(env("LIEN_BACKUP_DIR", str(BASE_DIR / "backups")))
 LIEN_BASE_URL = env("LIEN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # How long a partner's signed answer link stays valid (a new link revokes the previous one).
 LIEN_REFERRAL_LINK_DAYS = int(env("LIEN_REFERRAL_LINK_DAYS", "45"))
+# Retention periods (days) that `manage.py apply_retention` applies (lien.core.retention,
+# docs/deployment.md); closed situations follow Structure.situation_retention_months.
+LIEN_RETENTION = {
+    "notifications_read_days": int(env("LIEN_RETENTION_NOTIFICATIONS_READ_DAYS", "180")),
+    "job_results_days": int(env("LIEN_RETENTION_JOB_RESULTS_DAYS", "30")),
+    "login_attempts_days": int(env("LIEN_RETENTION_LOGIN_ATTEMPTS_DAYS", "180")),
+    "report_photos_days": int(env("LIEN_RETENTION_REPORT_PHOTOS_DAYS", "365")),
+}
 
 
 LOGGING = {
