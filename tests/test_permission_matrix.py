@@ -67,8 +67,9 @@ _PARAM = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>")
 
 
 def object_key(route_name: str, param: str) -> str:
-    """`structure_pk` → structure; `pk` of `app:service_edit` → service."""
-    if param != "pk":
+    """`structure_pk` → structure; `pk` (or the public `uid`) of `app:service_edit` →
+    service."""
+    if param not in ("pk", "uid"):
         return param.removesuffix("_pk").removesuffix("_id")
     return route_name.split(":")[-1].rsplit("_", 1)[0]
 
@@ -235,7 +236,8 @@ def build_path(route: str, route_name: str, objects: dict) -> str:
                 f"Route « {route_name} » ({route}) : paramètre « {match['name']} » inconnu du "
                 f"test de matrice. Ajoutez l'objet « {key} » de la structure B à `objects_b`."
             )
-        return str(objects[key].pk)
+        obj = objects[key]
+        return str(obj.uid if match["name"] == "uid" else obj.pk)
 
     return "/" + _PARAM.sub(fill, route)
 
@@ -328,3 +330,14 @@ def test_admin_is_closed_to_every_role_but_admin(world, client, actor_key):
         response = client.get(path)
         assert response.status_code == 302, path
         assert "/admin/login/" in response.headers["Location"], path
+
+
+def test_no_route_addresses_a_record_by_a_sequential_id():
+    """Object identifiers in URLs are UUIDs (or signed tokens), never guessable integers.
+    The admin, for administrators only, keeps Django's own URLs."""
+    sequential = [
+        f"{name}: {route}"
+        for name, route, _ in iter_routes()
+        if not route.startswith("admin/") and ("<int:" in route or "<path:" in route)
+    ]
+    assert not sequential, sequential

@@ -177,6 +177,8 @@ class Party(models.Model):
 
 class NextStep(models.Model):
     situation = models.ForeignKey(Situation, on_delete=models.CASCADE, related_name="next_steps")
+    # The public identifier used in URLs: never the sequential id (not guessable).
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     text = models.CharField(_("prochaine étape"), max_length=200)
     due_on = models.DateField(_("échéance"))
     assignee = models.ForeignKey(
@@ -198,6 +200,8 @@ class NextStep(models.Model):
 
 class Agreement(models.Model):
     situation = models.ForeignKey(Situation, on_delete=models.CASCADE, related_name="agreements")
+    # The public identifier used in URLs: never the sequential id (not guessable).
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     text = models.CharField(_("accord"), max_length=300)
     agreed_on = models.DateField(_("conclu le"))
     review_on = models.DateField(_("à vérifier le"))
@@ -403,6 +407,8 @@ class RoutingRule(models.Model):
     knows it: the landlord for its buildings, the city for public space, the transport
     operator for its lines. The most specific matching rule wins."""
 
+    # The public identifier used in URLs: never the sequential id (not guessable).
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     structure = models.ForeignKey(
         "structures.Structure", on_delete=models.CASCADE, related_name="routing_rules"
     )

@@ -21,8 +21,10 @@ urlpatterns = [
     path("suivis/<uuid:pk>/etapes/", views.situation_step, name="situation_step"),
     path("suivis/<uuid:pk>/accords/", views.situation_agreement, name="situation_agreement"),
     path("suivis/<uuid:pk>/rencontres/", views.situation_meeting, name="situation_meeting"),
-    path("suivis/etapes/<int:pk>/faite/", views.nextstep_done, name="nextstep_done"),
-    path("suivis/accords/<int:pk>/verification/", views.agreement_review, name="agreement_review"),
+    path("suivis/etapes/<uuid:uid>/faite/", views.nextstep_done, name="nextstep_done"),
+    path(
+        "suivis/accords/<uuid:uid>/verification/", views.agreement_review, name="agreement_review"
+    ),
     path("orientations/", views.referral_list, name="referral_list"),
     path("orientations/nouvelle/", views.referral_create, name="referral_create"),
     path("orientations/recues/", views.referral_inbox, name="referral_inbox"),
@@ -34,7 +36,7 @@ urlpatterns = [
     path("signalements/recus/", views.report_inbox, name="report_inbox"),
     path("signalements/regles/", views.routing_rule_list, name="routing_rule_list"),
     path(
-        "signalements/regles/<int:pk>/retirer/",
+        "signalements/regles/<uuid:uid>/retirer/",
         views.routing_rule_deactivate,
         name="routing_rule_deactivate",
     ),

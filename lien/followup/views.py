@@ -370,12 +370,12 @@ def situation_meeting(request, pk):
 
 @require_POST
 @role_required(*STRUCTURE)
-def nextstep_done(request, pk):
+def nextstep_done(request, uid):
     step = get_object_or_404(
         NextStep.objects.filter(
             situation__in=Situation.objects.visible_to(request.membership)
         ).select_related("situation"),
-        pk=pk,
+        uid=uid,
     )
     try:
         services.next_step_done(actor=request.membership, step=step)
@@ -389,12 +389,12 @@ def nextstep_done(request, pk):
 
 @require_POST
 @role_required(*STRUCTURE)
-def agreement_review(request, pk):
+def agreement_review(request, uid):
     agreement = get_object_or_404(
         Agreement.objects.filter(
             situation__in=Situation.objects.visible_to(request.membership)
         ).select_related("situation"),
-        pk=pk,
+        uid=uid,
     )
     form = forms.AgreementReviewForm(request.POST, prefix="review")
     if form.is_valid():
@@ -841,8 +841,8 @@ def routing_rule_list(request):
 
 @require_POST
 @role_required(Role.COORDINATOR)
-def routing_rule_deactivate(request, pk):
-    rule = get_object_or_404(RoutingRule.objects.visible_to(request.membership), pk=pk)
+def routing_rule_deactivate(request, uid):
+    rule = get_object_or_404(RoutingRule.objects.visible_to(request.membership), uid=uid)
     services.routing_rule_deactivate(actor=request.membership, rule=rule)
     messages.success(request, "Règle retirée.")
     return redirect("followup:routing_rule_list")

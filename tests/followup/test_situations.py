@@ -157,7 +157,7 @@ def test_steps_agreements_and_my_next_steps(team, login):
     assert services.next_steps_remind(today=today) == 1
     assert services.next_steps_remind(today=today) == 0
     login(team["mediator2"]).post(
-        reverse("followup:nextstep_done", args=[step.pk]), {"next": "mine"}
+        reverse("followup:nextstep_done", args=[step.uid]), {"next": "mine"}
     )
     step.refresh_from_db()
     assert step.done_on == today
@@ -168,7 +168,7 @@ def test_steps_agreements_and_my_next_steps(team, login):
          "agreement-review_on": (today + datetime.timedelta(days=15)).isoformat()},
     )  # fmt: skip
     agreement = situation.agreements.get()
-    client.post(reverse("followup:agreement_review", args=[agreement.pk]), {"review-held": "1"})
+    client.post(reverse("followup:agreement_review", args=[agreement.uid]), {"review-held": "1"})
     agreement.refresh_from_db()
     assert agreement.held is True and agreement.reviewed_on == today
     month = today.replace(day=1)
