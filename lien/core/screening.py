@@ -10,6 +10,7 @@ browser (`lien/static/lien/screening.js`) as the text is typed.
 import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
 PATTERNS: dict[str, re.Pattern] = {
     "email": re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
@@ -106,6 +107,7 @@ LABELS = {
     "phone": "un numéro de téléphone",
     "nir": "un numéro de sécurité sociale",
     "name": "un nom de personne (après une civilité)",
+    "firstname": "un prénom",
     "health": "une information de santé",
     "religion": "une information sur la religion",
     "origin": "une information sur l'origine",
@@ -130,6 +132,79 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+def _load_first_names() -> frozenset[str]:
+    path = Path(__file__).parent / "data" / "prenoms.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+#: Frequent first names, lower case without accents (lien/core/data/prenoms.txt).
+FIRST_NAMES = _load_first_names()
+#: Words after which a first name is a place's name (rue Jean Jaurès, école Louise Michel).
+PLACE_WORDS = frozenset(
+    [
+        "rue",
+        "avenue",
+        "av",
+        "bd",
+        "boulevard",
+        "place",
+        "quai",
+        "allee",
+        "impasse",
+        "square",
+        "parc",
+        "stade",
+        "gymnase",
+        "residence",
+        "cite",
+        "salle",
+        "centre",
+        "chemin",
+        "cours",
+        "ecole",
+        "college",
+        "lycee",
+        "groupe",
+        "foyer",
+        "mediatheque",
+        "maison",
+        "espace",
+        "pont",
+        "saint",
+        "sainte",
+        "st",
+        "ste",
+    ]
+)
+_CAPITALISED = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'-]*")
+_PREVIOUS_WORD = re.compile(r"([\w'-]+)([^\w'-]*)$")
+
+
+def _first_name(text: str) -> str | None:
+    """The first capitalised word that is a frequent first name, except inside a run of
+    capitalised words (collège Victor Hugo) or after a place word (rue Jean Jaurès). The
+    list leaves out first names that are also common words (Pierre, Rose, Claire…)."""
+    for match in _CAPITALISED.finditer(text):
+        start = match.start()
+        if start and (text[start - 1].isalnum() or text[start - 1] in "_'-"):
+            continue
+        word = match.group(0)
+        folded = _fold(word)
+        if folded not in FIRST_NAMES and folded.split("-")[0] not in FIRST_NAMES:
+            continue
+        before = text[:start]
+        previous = _PREVIOUS_WORD.search(before)
+        if previous:
+            previous_word, separator = previous.groups()
+            if not separator.strip() and previous_word[0].isupper():
+                continue
+            if _fold(previous_word.rsplit("'", 1)[-1]) in PLACE_WORDS:  # l'école
+                continue
+        return word
+    return None
+
+
 def screen(text: str) -> list[Finding]:
     """Every finding in `text`, at most one per category, in a stable order."""
     findings: list[Finding] = []
@@ -137,6 +212,9 @@ def screen(text: str) -> list[Finding]:
         match = pattern.search(text)
         if match:
             findings.append(Finding(category, match.group(0)[:40]))
+    first_name = _first_name(text)
+    if first_name:
+        findings.append(Finding("firstname", first_name[:40]))
     folded = _fold(text)
     for category, pattern in _SENSITIVE_PATTERNS.items():
         match = pattern.search(folded)

@@ -422,6 +422,11 @@ SAMPLES = [
     "gay pride, parti politique",
     "12345678901234567890",
     "Échange calme dans le hall, rien à signaler",
+    "Rencontre avec Karima et son fils",
+    "Jean-Pierre est passé au local",
+    "devant le collège Victor Hugo, rue Jean Jaurès",
+    "Pierre tombée du balcon",
+    "Atelier à l'école Louise Michel avec AÏCHA",
 ]
 
 

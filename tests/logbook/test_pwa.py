@@ -92,6 +92,19 @@ def test_screening_js_vocabularies_are_the_python_ones():
     assert json_block(source, "LABELS") == screening.LABELS
 
 
+def js_set(source: str, name: str) -> set[str]:
+    match = re.search(rf"// BEGIN {name}\b[^\n]*\n\s*const {name} = new Set\((\[.*?\])\);", source)
+    assert match, f"bloc {name} introuvable dans screening.js"
+    return set(json.loads(match.group(1)))
+
+
+def test_screening_js_first_names_and_place_words_are_the_python_ones():
+    source = (STATIC / "screening.js").read_text(encoding="utf-8")
+    assert js_set(source, "FIRST_NAMES") == set(screening.FIRST_NAMES)
+    assert js_set(source, "PLACE_WORDS") == set(screening.PLACE_WORDS)
+    assert len(screening.FIRST_NAMES) > 200
+
+
 def test_the_sync_check_can_fail():
     """Control: a word added on one side only is noticed."""
     source = (STATIC / "screening.js").read_text(encoding="utf-8")

@@ -62,6 +62,7 @@
     "phone": "un numéro de téléphone",
     "nir": "un numéro de sécurité sociale",
     "name": "un nom de personne (après une civilité)",
+    "firstname": "un prénom",
     "health": "une information de santé",
     "religion": "une information sur la religion",
     "origin": "une information sur l'origine",
@@ -70,6 +71,14 @@
     "politics": "une opinion politique ou syndicale"
   };
   // END LABELS
+
+  // BEGIN FIRST_NAMES (JSON, kept equal to lien/core/data/prenoms.txt)
+  const FIRST_NAMES = new Set(["aaron", "abdallah", "abdel", "abdelkader", "abdou", "abdoulaye", "adam", "adele", "adrien", "agathe", "ahmed", "aicha", "alain", "alexandre", "alexis", "alice", "aline", "amandine", "amine", "amir", "anais", "andre", "anne", "annie", "anthony", "antoine", "arnaud", "arthur", "aurelie", "axel", "aya", "bernard", "bilal", "brigitte", "bruno", "camille", "carole", "caroline", "catherine", "cecile", "celine", "chantal", "charles", "chloe", "christian", "christiane", "christine", "christophe", "claude", "clement", "colette", "corinne", "cyril", "damien", "daniel", "danielle", "david", "denis", "didier", "djamel", "dominique", "driss", "eliane", "elise", "elodie", "emilie", "emma", "emmanuel", "enzo", "eric", "ethan", "eva", "fabien", "fabrice", "farid", "fatima", "fatou", "fatoumata", "florence", "florian", "francis", "franck", "francoise", "frederic", "gabriel", "gael", "genevieve", "georges", "gerard", "gilles", "guillaume", "guy", "hakim", "hamza", "helene", "henri", "hugo", "ibrahim", "ines", "isabelle", "jacqueline", "jacques", "jade", "jean", "jeanne", "jeremy", "jerome", "joel", "jonathan", "joseph", "josiane", "julie", "julien", "juliette", "justine", "kader", "karim", "karima", "kevin", "khadija", "lea", "leila", "leo", "leon", "lina", "lionel", "louis", "louise", "luc", "lucas", "lucie", "ludovic", "lyna", "madeleine", "malik", "mamadou", "manon", "marc", "marcel", "marie", "marion", "martine", "mathieu", "mathis", "maxime", "mehdi", "michel", "michele", "mickael", "mohamed", "mohammed", "monique", "moussa", "mustapha", "myriam", "nabil", "nadia", "nadine", "naima", "nathalie", "nicolas", "noah", "nora", "olivier", "omar", "oumar", "pascal", "pascale", "patricia", "patrick", "paul", "paulette", "philippe", "rachid", "rayan", "redouane", "regis", "remi", "renee", "richard", "robert", "roger", "romain", "said", "salim", "samia", "samir", "samuel", "sandrine", "sarah", "sebastien", "serge", "severine", "sofiane", "sophie", "stephane", "stephanie", "suzanne", "sylvie", "thierry", "thomas", "valerie", "vanessa", "veronique", "vincent", "virginie", "yacine", "yanis", "yannick", "yasmine", "yassine", "yves", "yvette", "yvonne", "zakaria", "zineb", "zohra"]);
+  // END FIRST_NAMES
+
+  // BEGIN PLACE_WORDS (JSON, kept equal to PLACE_WORDS in lien/core/screening.py)
+  const PLACE_WORDS = new Set(["allee", "av", "avenue", "bd", "boulevard", "centre", "chemin", "cite", "college", "cours", "ecole", "espace", "foyer", "groupe", "gymnase", "impasse", "lycee", "maison", "mediatheque", "parc", "place", "pont", "quai", "residence", "rue", "saint", "sainte", "salle", "square", "st", "stade", "ste"]);
+  // END PLACE_WORDS
 
   const REPHRASE = "Reformulez, ou cochez la confirmation pour garder ce texte.";
 
@@ -88,6 +97,39 @@
   // Lower case, then accents off (Python: NFKD, then drop combining characters).
   function fold(text) {
     return text.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, "");
+  }
+
+  const CAPITALISED = new RegExp(`[A-ZÀ-ÖØ-Þ][${W}'-]*`, "gu");
+  const PREVIOUS_WORD = new RegExp(`([${W}'-]+)([^${W}'-]*)$`, "u");
+  const WORD_CHAR = new RegExp(`[${W}'-]`, "u");
+
+  // Same rule as _first_name in lien/core/screening.py.
+  function firstName(text) {
+    CAPITALISED.lastIndex = 0;
+    let match;
+    while ((match = CAPITALISED.exec(text)) !== null) {
+      const start = match.index;
+      if (start > 0 && WORD_CHAR.test(text[start - 1])) {
+        continue;
+      }
+      const word = match[0];
+      const folded = fold(word);
+      if (!FIRST_NAMES.has(folded) && !FIRST_NAMES.has(folded.split("-")[0])) {
+        continue;
+      }
+      const previous = PREVIOUS_WORD.exec(text.slice(0, start));
+      if (previous) {
+        const [, previousWord, separator] = previous;
+        if (separator.trim() === "" && /^\p{Lu}/u.test(previousWord)) {
+          continue;
+        }
+        if (PLACE_WORDS.has(fold(previousWord.split("'").pop()))) {
+          continue;
+        }
+      }
+      return word;
+    }
+    return null;
   }
 
   function finding(category, excerpt) {
@@ -109,6 +151,10 @@
       if (match) {
         findings.push(finding(category, Array.from(match[2]).slice(0, 40).join("")));
       }
+    }
+    const first = firstName(text);
+    if (first) {
+      findings.push(finding("firstname", Array.from(first).slice(0, 40).join("")));
     }
     const folded = fold(text);
     for (const [category, pattern] of Object.entries(SENSITIVE_PATTERNS)) {
