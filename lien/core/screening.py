@@ -175,6 +175,7 @@ PLACE_WORDS = frozenset(
         "sainte",
         "st",
         "ste",
+        "",
     ]
 )
 _CAPITALISED = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'-]*")
