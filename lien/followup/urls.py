@@ -8,6 +8,7 @@ urlpatterns = [
     path("suivis/", views.situation_list, name="situation_list"),
     path("suivis/nouveau/", views.situation_create, name="situation_create"),
     path("suivis/droits-des-personnes/", views.subject_request, name="subject_request"),
+    path("textes-libres/avertissements/", views.screening_overrides, name="screening_overrides"),
     path("suivis/mes-prochaines-etapes/", views.my_next_steps, name="my_next_steps"),
     path("suivis/<uuid:pk>/", views.situation_detail, name="situation_detail"),
     path("suivis/<uuid:pk>/modifier/", views.situation_edit, name="situation_edit"),

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from lien.core.models import Role
 from lien.core.permissions import role_required
 from lien.core.signals import client_ip
-from lien.followup import forms, links, services, subject_requests
+from lien.followup import forms, links, queries, services, subject_requests
 from lien.followup.models import (
     OPEN_REFERRAL_STATUSES,
     Agreement,
@@ -1049,3 +1049,22 @@ def subject_request(request):
         context["error"] = " ".join(error.messages)
         return render(request, "followup/subject_request.html", context, status=400)
     return render(request, "followup/subject_request.html", context)
+
+
+# --- free-text warnings kept -------------------------------------------------------------
+
+
+@role_required(Role.COORDINATOR)
+def screening_overrides(request):
+    """How often the structure's texts were kept despite a personal-data warning, by kind
+    of text and by category: where the team may need a reminder of the rules."""
+    rows = queries.screening_overrides(structure_id=request.membership.structure_id)
+    return render(
+        request,
+        "followup/screening_overrides.html",
+        {
+            "rows": rows,
+            "texts": sum(r.texts for r in rows),
+            "overridden": sum(r.overridden for r in rows),
+        },
+    )

@@ -178,3 +178,15 @@ def test_only_the_coordinator_handles_requests(team, person, login, actor_key):
 def test_unknown_action_is_a_clear_400(team, login):
     response = login(team["coordinator"]).post(URL, {"term": "Mme K.", "action": "drop"})
     assert response.status_code == 400
+
+
+def test_the_coordinator_sees_how_often_warnings_were_overridden(team, login):
+    open_situation(team, summary="Conflit calme entre voisins.")
+    kept = open_situation(team, summary="Voisin malade, appeler au 06 12 34 56 78.")
+    Situation.objects.filter(pk=kept.pk).update(summary_warnings=["health", "phone"])
+    response = login(team["coordinator"]).get("/textes-libres/avertissements/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "1 texte(s) gardé(s) malgré un avertissement, sur 2 texte(s)" in body
+    assert "une information de santé (1)" in body
+    assert login(team["mediator"]).get("/textes-libres/avertissements/").status_code == 403
