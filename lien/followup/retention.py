@@ -9,15 +9,12 @@ from lien.core import audit
 from lien.core.models import AuditAction
 from lien.core.retention import RetentionRule, cutoff, expiry_by_signature, period
 from lien.followup import links, services
-from lien.followup.models import Referral, Situation, SituationStatus, TechnicalReport
+from lien.followup.models import Referral, TechnicalReport
 from lien.structures.models import Structure
 
 
 def _situations_due(today: datetime.date):
-    # The selection of `services.situations_purge`, counted without acting.
-    return Situation.objects.filter(status=SituationStatus.CLOSED, purge_on__lte=today).exclude(
-        summary=services.PURGED
-    )
+    return services.situations_due_for_purge(today)
 
 
 def _callbacks_due(today: datetime.date):

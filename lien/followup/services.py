@@ -733,13 +733,17 @@ def collective_action_save(
     return action
 
 
+def situations_due_for_purge(today: datetime.date):
+    """Situations past their purge date and not anonymised yet: closed ones after the
+    structure's retention period, open ones left open two years beyond it."""
+    return Situation.objects.filter(purge_on__lte=today).exclude(summary=PURGED)
+
+
 def situations_purge(*, today=None) -> int:
-    """Closed situations past their purge date are anonymised: names, contact, summary,
-    parties' labels and texts of steps and agreements erased; the counts stay."""
+    """Situations past their purge date are anonymised: names, contact, summary, parties'
+    labels and texts of steps and agreements erased; the counts stay."""
     today = today or timezone.localdate()
-    due = Situation.objects.filter(status=SituationStatus.CLOSED, purge_on__lte=today).exclude(
-        summary=PURGED
-    )
+    due = situations_due_for_purge(today)
     count = 0
     for situation in due:
         with transaction.atomic():

@@ -238,3 +238,15 @@ def test_another_structure_cannot_write_in_a_situation(team):
         services.party_add(actor=team["mediator_b"], situation=situation, role="other", label="x")
     with pytest.raises(PermissionDenied):
         services.situation_withdraw_consent(actor=team["partner"], situation=situation)
+
+
+def test_a_situation_left_open_is_purged_two_years_after_the_retention_period(team):
+    situation = open_situation(team)
+    assert situation.status == SituationStatus.OPEN
+    months = team["structure"].situation_retention_months + 24
+    index = situation.opened_on.year * 12 + situation.opened_on.month - 1 + months
+    assert (situation.purge_on.year, situation.purge_on.month) == (index // 12, index % 12 + 1)
+    assert services.situations_purge(today=situation.purge_on - datetime.timedelta(days=1)) == 0
+    assert services.situations_purge(today=situation.purge_on) == 1
+    situation.refresh_from_db()
+    assert situation.summary == services.PURGED
