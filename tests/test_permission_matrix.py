@@ -341,3 +341,69 @@ def test_no_route_addresses_a_record_by_a_sequential_id():
         if not route.startswith("admin/") and ("<int:" in route or "<path:" in route)
     ]
     assert not sequential, sequential
+
+
+# Records that carry a person's data (pseudonym, names, contact, free text about them).
+NOMINATIVE_KEYS = {"situation", "referral", "nextstep", "agreement", "team"}
+NOMINATIVE_PAGES = [
+    "/suivis/",
+    "/suivis/droits-des-personnes/?term=M.+X.",
+    "/suivis/mes-prochaines-etapes/",
+    "/orientations/",
+    "/journal/",
+    "/equipe/",
+    "/textes-libres/avertissements/",
+]
+# What a funder or a steering member may still write: their own account, their current
+# membership, their own notifications, and (funders) the reports addressed to them.
+OWN_WRITES = ("account_", "switch_membership", "notifications:")
+
+
+def _login(client, membership):
+    client.force_login(membership.user, backend="lien.core.auth.EmailBackend")
+    session = client.session
+    session["lien_membership_id"] = str(membership.pk)
+    session.save()
+
+
+@pytest.mark.parametrize("actor_key", ["funder(A)", "steering(62)"])
+def test_funders_and_steering_never_reach_nominative_records_they_oversee(world, client, actor_key):
+    """The funder of A's service and the steering of A's territory see A's aggregates,
+    never its follow-up records, whatever the URL."""
+    _login(client, world["actors"][actor_key])
+    failures = []
+    for name, route in app_routes():
+        keys = {object_key(name, m["name"]) for m in _PARAM.finditer(route)}
+        if not keys & NOMINATIVE_KEYS or "token" in keys:
+            continue
+        path = build_path(route, name, world["objects_a"])
+        for method in ("get", "post"):
+            response = getattr(client, method)(path)
+            if not is_refusal(response):
+                failures.append(f"{method.upper()} {path} ({name}) → {response.status_code}")
+    for path in NOMINATIVE_PAGES:
+        response = client.get(path)
+        if not is_refusal(response):
+            failures.append(f"GET {path} → {response.status_code}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("actor_key", ["funder(A)", "steering(62)"])
+def test_read_only_roles_cannot_write_on_the_records_they_oversee(world, client, actor_key):
+    """Every POST with A's objects is refused to its funder and its steering, except the
+    funder's answer to a report routed to it."""
+    _login(client, world["actors"][actor_key])
+    failures = []
+    for name, route in app_routes():
+        if "<" not in route or name.startswith(OWN_WRITES):
+            continue
+        if actor_key == "funder(A)" and name.startswith("followup:report_"):
+            continue
+        keys = {object_key(name, m["name"]) for m in _PARAM.finditer(route)}
+        if "token" in keys:
+            continue
+        path = build_path(route, name, world["objects_a"])
+        response = client.post(path)
+        if not is_refusal(response):
+            failures.append(f"POST {path} ({name}) → {response.status_code}")
+    assert not failures, "\n".join(failures)

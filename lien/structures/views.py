@@ -3,6 +3,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 
 from lien.core.models import Role
 from lien.core.permissions import can_manage_structure, membership_required, role_required
@@ -47,6 +48,7 @@ def structure_list(request):
     return render(request, "structures/structure_list.html", {"page": page})
 
 
+@require_safe
 @membership_required
 def structure_detail(request, pk):
     structure = _visible_structure(request, pk)
@@ -85,6 +87,7 @@ def structure_edit(request, pk):
     return render(request, "structures/structure_form.html", {"form": form, "structure": structure})
 
 
+@require_safe
 @membership_required
 def service_detail(request, pk):
     service = get_object_or_404(
