@@ -187,6 +187,21 @@ def situation_read_nominative(*, actor: Membership, situation: Situation, ip: st
         )
 
 
+def referral_read_callback(*, actor: Membership | None, referral: Referral, ip=None):
+    """Journal that the call-back details of a referral were shown (by a member of the
+    structure, the partner's account, or the partner's signed link when `actor` is None)."""
+    with transaction.atomic():
+        audit.record(
+            action=AuditAction.READ,
+            actor=actor,
+            obj=referral,
+            structure_id=referral.structure_id,
+            note="Lecture des coordonnées de rappel"
+            + ("" if actor is not None else " (lien signé)"),
+            ip_address=ip,
+        )
+
+
 @transaction.atomic
 def situation_withdraw_consent(*, actor: Membership, situation: Situation, on=None) -> Situation:
     """Withdrawal closes nominative access: names and contact are erased at once."""

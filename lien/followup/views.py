@@ -563,6 +563,9 @@ def referral_detail(request, pk):
                 return redirect("followup:referral_detail", pk=referral.pk)
     elif request.method == "POST":
         raise PermissionDenied("Seul le partenaire répond à une mise en relation.")
+    show_callback = is_partner or membership.role in STRUCTURE
+    if show_callback and referral.callback:
+        services.referral_read_callback(actor=membership, referral=referral, ip=client_ip(request))
     return render(
         request,
         "followup/referral_detail.html",
@@ -570,7 +573,7 @@ def referral_detail(request, pk):
             "referral": referral,
             "form": form if form is not None and form.fields["status"].choices else None,
             "is_partner": is_partner,
-            "show_callback": is_partner or membership.role in STRUCTURE,
+            "show_callback": show_callback,
         },
     )
 
@@ -601,6 +604,8 @@ def referral_link(request, pk, token):
         return render(request, "followup/referral_link.html", {"refused": str(exc)}, status=403)
     if request.method == "GET":
         referral = services.referral_mark_seen(actor=None, referral=referral, via_link=True)
+        if referral.callback:
+            services.referral_read_callback(actor=None, referral=referral, ip=client_ip(request))
     form = forms.ReferralAnswerForm(request.POST or None, referral=referral)
     if request.method == "POST" and form.is_valid():
         try:

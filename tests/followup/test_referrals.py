@@ -283,3 +283,14 @@ def test_call_back_details_are_erased_30_days_after_closing(team, capsys):
     call_command("followup_daily")  # the erasure is a retention rule now (apply_retention)
     out = capsys.readouterr().out
     assert "Mises en relation expirées : 0" in out and "Coordonnées de rappel" not in out
+
+
+def test_showing_call_back_details_is_journaled(client, team, login):
+    referral = refer(team, callback="06 12 34 56 78", callback_consent=True)
+    login(team["mediator"]).get(reverse("followup:referral_detail", args=[referral.pk]))
+    reads = AuditEvent.objects.filter(action=AuditAction.READ, object_id=str(referral.pk))
+    assert reads.filter(note="Lecture des coordonnées de rappel").count() == 1
+    token = links.make_token(referral)
+    client.logout()
+    client.get(reverse("followup:referral_link", args=[referral.pk, token]))
+    assert reads.filter(note__endswith="(lien signé)").count() == 1
