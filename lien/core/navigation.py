@@ -50,7 +50,6 @@ NAV: list[NavEntry] = [
         "structures:structure_list",
         frozenset({Role.FUNDER, Role.STEERING, Role.ADMIN}),
     ),
-    NavEntry(_("Équipe"), "team", frozenset({Role.COORDINATOR})),
     NavEntry(_("Journal d'audit"), "audit_log", frozenset({Role.COORDINATOR, Role.ADMIN})),
     NavEntry(_("Administration"), "admin:index", frozenset({Role.ADMIN})),
 ]

@@ -175,7 +175,6 @@ PLACE_WORDS = frozenset(
         "sainte",
         "st",
         "ste",
-        "",
     ]
 )
 _CAPITALISED = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'-]*")
