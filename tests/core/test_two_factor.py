@@ -39,6 +39,7 @@ def set_up_totp(client) -> tuple[TOTPDevice, list[str]]:
     response = client.post("/accounts/double-authentification/", {"token": code_for(device)})
     assert response.status_code == 200
     codes = re.findall(r"<li><code>([a-z2-7]{8})</code></li>", response.content.decode())
+    assert 'href="home"' not in response.content.decode()
     return device, codes
 
 
@@ -194,3 +195,12 @@ def test_without_required_roles_a_coordinator_is_not_stopped(client):
     membership = make_membership(Role.COORDINATOR)
     login(client, membership.user)
     assert client.get("/").status_code == 200
+
+
+@REQUIRED
+def test_setting_up_from_the_security_page_returns_to_a_real_page(client):
+    membership = make_membership(Role.MEDIATOR)
+    login(client, membership.user)
+    set_up_totp(client)
+    page = client.post("/accounts/double-authentification/codes/").content.decode()
+    assert 'href="/accounts/securite/"' in page
