@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -71,7 +72,7 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
     search_fields = ["email", "full_name"]
     inlines = [MembershipInline]
     fieldsets = [
-        (None, {"fields": ["email", "full_name", "password"]}),
+        (None, {"fields": ["email", "full_name"]}),
         (_("Accès"), {"fields": ["is_active", "is_staff", "is_superuser"]}),
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
@@ -80,6 +81,13 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
     readonly_fields = ["last_login", "date_joined"]
 
     actions = ["reset_second_factor", "end_sessions"]
+
+    def user_change_password(self, request, id, form_url=""):
+        # No administrator-set password: send an invitation (password link) instead.
+        raise PermissionDenied(
+            "Un mot de passe n'est jamais choisi par l'administration : la personne le "
+            "choisit depuis le lien d'invitation ou « Mot de passe oublié »."
+        )
 
     def save_model(self, request, obj, form, change):
         if not change:

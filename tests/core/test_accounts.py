@@ -213,3 +213,28 @@ def test_password_reset_answers_the_same_for_unknown_addresses(
     assert [m.to for m in mail.outbox] == [[membership.user.email]]
     bad = Client().post("/accounts/mot-de-passe-oublie/", {"email": "pas une adresse"})
     assert bad.status_code == 400
+
+
+def test_the_admin_creates_accounts_by_invitation_and_never_sets_a_password(
+    django_capture_on_commit_callbacks,
+):
+    admin_membership = make_membership(Role.ADMIN)
+    client = logged_in(admin_membership)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/core/user/add/",
+            {
+                "email": "new@example.org",
+                "full_name": "Nouvelle",
+                "memberships-TOTAL_FORMS": "0",
+                "memberships-INITIAL_FORMS": "0",
+            },
+        )
+    assert response.status_code == 302
+    user = User.objects.get(email="new@example.org")
+    assert not user.has_usable_password()
+    assert [m.to for m in mail.outbox] == [["new@example.org"]]
+    assert "/accounts/invitation/" in mail.outbox[0].body
+    change = client.get(f"/admin/core/user/{user.pk}/change/").content.decode()
+    assert "password/" not in change
+    assert client.get(f"/admin/core/user/{user.pk}/password/").status_code == 403
