@@ -27,6 +27,7 @@ from lien.core.middleware import SECOND_FACTOR_KEY
 from lien.core.models import Membership, Role, User
 from lien.core.permissions import role_required
 from lien.core.signals import client_ip
+from lien.core.validators import reject_markup
 
 SETUP_SESSION_KEY = "lien_totp_setup_device"
 
@@ -55,6 +56,7 @@ class TokenForm(forms.Form):
     token = forms.CharField(
         label=gettext_lazy("Code"),
         max_length=16,
+        validators=[reject_markup],
         help_text=gettext_lazy(
             "Les 6 chiffres de votre application d'authentification, ou un code de secours."
         ),
@@ -69,7 +71,10 @@ class TokenForm(forms.Form):
     )
 
     def clean_token(self) -> str:
-        return self.cleaned_data["token"].replace(" ", "").lower()
+        token = self.cleaned_data["token"].replace(" ", "").lower()
+        if not token.isascii() or not token.isalnum():
+            raise forms.ValidationError(_("Un code ne contient que des chiffres et des lettres."))
+        return token
 
 
 # --- Second factor -------------------------------------------------------------------
@@ -322,7 +327,9 @@ def password_reset(request):
 
 class InviteForm(forms.Form):
     email = forms.EmailField(label=gettext_lazy("Adresse e-mail"), max_length=254)
-    full_name = forms.CharField(label=gettext_lazy("Nom complet"), max_length=150)
+    full_name = forms.CharField(
+        label=gettext_lazy("Nom complet"), max_length=150, validators=[reject_markup]
+    )
     role = forms.ChoiceField(
         label=gettext_lazy("Rôle"),
         choices=[(r.value, r.label) for r in accounts.COORDINATOR_INVITABLE_ROLES],

@@ -2,10 +2,14 @@
 addresses, social-security numbers, sensitive terms): a flagged text is refused with the
 reason until the person rephrases it or ticks the confirmation."""
 
+import uuid
+
 from django import forms
 from django.db.models import Q
 
+from lien.core.forms import ModelMultipleChoiceField
 from lien.core.screening import screen
+from lien.core.validators import reject_markup
 from lien.followup.models import (
     AlertLevel,
     CollectiveAction,
@@ -16,9 +20,11 @@ from lien.followup.models import (
     ReferralStatus,
     ReportCategory,
     ReportStatus,
+    Situation,
     SituationKind,
 )
 from lien.logbook.forms import TerritoryCodeField, local_territories, structure_members
+from lien.logbook.models import Intervention
 from lien.referentiel.models import Domain, Outcome, PlaceType, RequestTheme, SituationCategory
 from lien.structures.forms import DateInput
 from lien.structures.models import Organisation, OrganisationKind, Service
@@ -85,6 +91,14 @@ def _check_qpv(form, data) -> None:
         form.add_error("qpv", f"Le QPV « {qpv.name} » ne couvre pas la commune « {commune.name} ».")
 
 
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
 # --- situations -----------------------------------------------------------------------------
 
 
@@ -114,6 +128,7 @@ class SituationForm(ScreenedForm):
         label="Initiales ou pseudonyme",
         max_length=20,
         help_text="Par exemple « M. D. » ou « Locataire bât. C » : pas de nom ici.",
+        validators=[reject_markup],
     )
     domain = forms.ModelChoiceField(label="Domaine", queryset=Domain.objects.active())
     category = forms.ModelChoiceField(
@@ -126,20 +141,28 @@ class SituationForm(ScreenedForm):
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Les faits et la demande, sans nom ni donnée sensible.",
+        validators=[reject_markup],
     )
     parties = forms.CharField(
         label="Parties (une par ligne)",
         required=False,
+        # Each line becomes a party of 80 characters at most: a dozen lines is plenty.
+        max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Pseudonymes ou fonctions : « voisin du 2e », « bailleur ».",
+        validators=[reject_markup],
     )
     is_nominative = forms.BooleanField(
         label="Ce suivi a besoin des noms (suivi nominatif)",
         required=False,
         help_text="Seulement si le suivi l'exige, avec l'accord de la personne.",
     )
-    names = forms.CharField(label="Noms des personnes", max_length=300, required=False)
-    contact = forms.CharField(label="Coordonnées", max_length=200, required=False)
+    names = forms.CharField(
+        label="Noms des personnes", max_length=300, required=False, validators=[reject_markup]
+    )
+    contact = forms.CharField(
+        label="Coordonnées", max_length=200, required=False, validators=[reject_markup]
+    )
     consent_on = forms.DateField(
         label="Consentement recueilli le", required=False, widget=DateInput()
     )
@@ -196,12 +219,14 @@ class CloseSituationForm(forms.Form):
 
 class PartyForm(forms.Form):
     role = forms.ChoiceField(label="Rôle", choices=PartyRole.choices)
-    label = forms.CharField(label="Désignation (pseudonyme ou fonction)", max_length=80)
+    label = forms.CharField(
+        label="Désignation (pseudonyme ou fonction)", max_length=80, validators=[reject_markup]
+    )
 
 
 class NextStepForm(ScreenedForm):
     screened_fields = ("text",)
-    text = forms.CharField(label="Prochaine étape", max_length=200)
+    text = forms.CharField(label="Prochaine étape", max_length=200, validators=[reject_markup])
     due_on = forms.DateField(label="Échéance", widget=DateInput())
     assignee = forms.ModelChoiceField(label="Confiée à", queryset=None)
 
@@ -212,7 +237,7 @@ class NextStepForm(ScreenedForm):
 
 class AgreementForm(ScreenedForm):
     screened_fields = ("text",)
-    text = forms.CharField(label="Accord", max_length=300)
+    text = forms.CharField(label="Accord", max_length=300, validators=[reject_markup])
     agreed_on = forms.DateField(label="Conclu le", widget=DateInput())
     review_on = forms.DateField(label="À vérifier le", widget=DateInput())
 
@@ -248,7 +273,9 @@ class MeetingForm(ScreenedForm):
     outcome = forms.ModelChoiceField(
         label="Issue de la rencontre", queryset=Outcome.objects.active(), required=False
     )
-    note = forms.CharField(label="Remarque", max_length=280, required=False)
+    note = forms.CharField(
+        label="Remarque", max_length=280, required=False, validators=[reject_markup]
+    )
 
 
 # --- referrals ------------------------------------------------------------------------------
@@ -264,12 +291,14 @@ class ReferralForm(ScreenedForm):
         label="Personne orientée",
         max_length=40,
         help_text="Initiales ou pseudonyme : le partenaire ne voit que cela.",
+        validators=[reject_markup],
     )
     request = forms.CharField(
         label="Demande",
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Ce dont le partenaire a besoin pour répondre, sans donnée sensible.",
+        validators=[reject_markup],
     )
     callback_consent = forms.BooleanField(
         label="La personne accepte que le partenaire la recontacte", required=False
@@ -279,10 +308,22 @@ class ReferralForm(ScreenedForm):
         max_length=120,
         required=False,
         help_text="Téléphone ou créneau, seulement avec son accord.",
+        validators=[reject_markup],
     )
+
+    #: Hidden values the page carries when the referral starts from a record: the view
+    #: reads them itself; the form makes sure they name a record of the structure.
+    SOURCES = {
+        "suivi": (Situation, "Le suivi d'origine est introuvable : repartez de sa page."),
+        "intervention": (
+            Intervention,
+            "L'intervention d'origine est introuvable : repartez de sa page.",
+        ),
+    }
 
     def __init__(self, *args, structure, **kwargs):
         super().__init__(*args, **kwargs)
+        self.structure = structure
         _service_choices(self, structure)
         self.fields["partner"].queryset = Organisation.objects.filter(
             kind__in=[OrganisationKind.PARTNER, OrganisationKind.BOTH], is_active=True
@@ -293,6 +334,12 @@ class ReferralForm(ScreenedForm):
         data = super().clean()
         if data.get("callback") and not data.get("callback_consent"):
             self.add_error("callback", "Cochez l'accord de la personne pour transmettre ceci.")
+        for name, (model, message) in self.SOURCES.items():
+            raw = self.data.get(name)
+            if raw and not (
+                _is_uuid(raw) and model.objects.filter(structure=self.structure, pk=raw).exists()
+            ):
+                self.add_error(None, message)
         if "callback" in self.errors:
             return data
         # A phone number is expected in `callback` when consented: not screened as a leak.
@@ -320,11 +367,15 @@ class ReferralAnswerForm(forms.Form):
         ],
         widget=forms.RadioSelect,
     )
-    refusal_reason = forms.CharField(label="Motif du refus", max_length=300, required=False)
+    refusal_reason = forms.CharField(
+        label="Motif du refus", max_length=300, required=False, validators=[reject_markup]
+    )
     result = forms.ChoiceField(
         label="Résultat", choices=[("", "—"), *ReferralResult.choices], required=False
     )
-    result_note = forms.CharField(label="Commentaire", max_length=300, required=False)
+    result_note = forms.CharField(
+        label="Commentaire", max_length=300, required=False, validators=[reject_markup]
+    )
 
     def __init__(self, *args, referral, **kwargs):
         super().__init__(*args, **kwargs)
@@ -367,7 +418,7 @@ class ReportForm(ScreenedForm):
         label="Type de lieu", queryset=PlaceType.objects.active(), required=False
     )
     address = forms.CharField(
-        label="Adresse ou repère", max_length=200, required=False,
+        label="Adresse ou repère", max_length=200, required=False, validators=[reject_markup],
         help_text="Par exemple « 12 rue de Lille, hall B » ou « arrêt Gare, quai 2 ».",
     )  # fmt: skip
     latitude = forms.DecimalField(
@@ -379,7 +430,10 @@ class ReportForm(ScreenedForm):
         decimal_places=5,
     )  # fmt: skip
     description = forms.CharField(
-        label="Description", max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+        label="Description",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        validators=[reject_markup],
     )
     photo = forms.FileField(
         label="Photo (facultative)",
@@ -436,7 +490,9 @@ class ReportAnswerForm(forms.Form):
         ],
         widget=forms.RadioSelect,
     )
-    response = forms.CharField(label="Commentaire", max_length=300, required=False)
+    response = forms.CharField(
+        label="Commentaire", max_length=300, required=False, validators=[reject_markup]
+    )
 
     def clean(self):
         data = super().clean()
@@ -483,15 +539,16 @@ class ObservationForm(ScreenedForm):
     )
     observed_on = forms.DateField(label="Observé le", widget=DateInput())
     level = forms.ChoiceField(label="Niveau", choices=AlertLevel.choices, widget=forms.RadioSelect)
-    categories = forms.ModelMultipleChoiceField(
+    categories = ModelMultipleChoiceField(
         label="Situations observées", queryset=SituationCategory.objects.active(), required=False,
         widget=forms.CheckboxSelectMultiple,
     )  # fmt: skip
     text = forms.CharField(
         label="Observation", max_length=600, widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Le climat du secteur, sans nom ni détail qui identifie quelqu'un.",
+        validators=[reject_markup],
     )  # fmt: skip
-    shared_with = forms.ModelMultipleChoiceField(
+    shared_with = ModelMultipleChoiceField(
         label="Partager avec", queryset=Organisation.objects.filter(is_active=True),
         required=False, widget=forms.CheckboxSelectMultiple,
     )  # fmt: skip
@@ -518,12 +575,14 @@ class CollectiveActionForm(ScreenedForm):
     screened_fields = ("notes",)
     service = forms.ModelChoiceField(label="Dispositif", queryset=Service.objects.none())
     kind = forms.ChoiceField(label="Type d'action", choices=CollectiveKind.choices)
-    title = forms.CharField(label="Intitulé", max_length=150)
+    title = forms.CharField(label="Intitulé", max_length=150, validators=[reject_markup])
     held_on = forms.DateField(label="Date", widget=DateInput())
     duration_minutes = forms.IntegerField(label="Durée (minutes)", min_value=1, max_value=1440)
     commune = TerritoryCodeField(level=Level.COMMUNE, label="Commune")
     qpv = TerritoryCodeField(level=Level.QPV, label="QPV", required=False)
-    place = forms.CharField(label="Lieu", max_length=150, required=False)
+    place = forms.CharField(
+        label="Lieu", max_length=150, required=False, validators=[reject_markup]
+    )
     residents = forms.IntegerField(label="Habitants", min_value=0, max_value=100000, initial=0)
     young_people = forms.IntegerField(
         label="Jeunes, élèves", min_value=0, max_value=100000, initial=0
@@ -534,12 +593,12 @@ class CollectiveActionForm(ScreenedForm):
     institutions = forms.IntegerField(
         label="Élus, institutions", min_value=0, max_value=100000, initial=0
     )
-    partners = forms.ModelMultipleChoiceField(
+    partners = ModelMultipleChoiceField(
         label="Partenaires", queryset=Organisation.objects.filter(is_active=True), required=False,
         widget=forms.CheckboxSelectMultiple,
     )  # fmt: skip
     notes = forms.CharField(
-        label="Compte rendu", max_length=600, required=False,
+        label="Compte rendu", max_length=600, required=False, validators=[reject_markup],
         widget=forms.Textarea(attrs={"rows": 3}),
     )  # fmt: skip
 

@@ -60,10 +60,10 @@ def _default_months() -> int:
 RULES = [
     RetentionRule(
         code="situations",
-        kind="Suivis de situation clos (données nominatives)",
+        kind="Suivis de situation (données nominatives)",
         statement=lambda: (
-            f"anonymisés {_default_months()} mois après la clôture (réglable par structure) ; "
-            "les comptages restent"
+            f"anonymisés {_default_months()} mois après la clôture (réglable par structure), "
+            "ou 24 mois plus tard s'ils restent ouverts ; les comptages restent"
         ),
         apply=lambda today: services.situations_purge(today=today),
         count=lambda today: _situations_due(today).count(),

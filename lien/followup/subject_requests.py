@@ -37,6 +37,8 @@ class SubjectRecords:
 
 
 def clean_term(term: str) -> str:
+    if "\x00" in (term or ""):
+        raise ValidationError({"term": "Caractère invalide (octet nul) dans la recherche."})
     term = " ".join((term or "").split())
     if len(term) < MIN_TERM_LENGTH:
         raise ValidationError(

@@ -31,7 +31,7 @@ class MonthField(forms.CharField):
         try:
             year, month = (int(part) for part in value.strip().split("-"))
             parsed = datetime.date(year, month, 1)
-        except ValueError:
+        except (ValueError, OverflowError):  # a year of 20 digits overflows `date`
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
         if not 2000 <= parsed.year <= 2100:
             raise forms.ValidationError("Mois hors des années 2000 à 2100.", code="range")

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lien.core.models import Role, User
 from lien.core.screening import screen
+from lien.core.validators import reject_markup
 from lien.logbook.models import Form, Handoff, Intervention, Origin, Shift, Timing
 from lien.referentiel.models import (
     ActivityType,
@@ -276,6 +277,7 @@ class InterventionForm(forms.Form):
         label=_("Remarque (facultative, sans nom)"),
         max_length=280,
         required=False,
+        validators=[reject_markup],
         widget=forms.Textarea(attrs={"rows": 2, "maxlength": 280}),
     )
     note_confirmed = forms.BooleanField(
@@ -323,6 +325,7 @@ class InterventionForm(forms.Form):
                 choices=[("", _("Hors QPV")), *((q.code, q.name) for q in qpvs)]
             )
         self.unknown_themes: list[str] = []
+        self.not_scalar: list[str] = []
         self.themes = self.lookups.themes
         for theme in self.themes:
             self.fields[f"request_{theme.code}"] = forms.IntegerField(
@@ -336,11 +339,19 @@ class InterventionForm(forms.Form):
         `mediators` is a list of user ids, `access_requests` a list of {theme, count}.
         """
         data = MultiValueDict()
+        not_scalar = []
         for key, value in payload.items():
             if key in {"access_requests", "mediators"}:
                 continue
             if isinstance(value, bool):
                 value = "on" if value else ""
+            elif isinstance(value, list | dict):
+                # A page posts strings: a list or an object is refused (see `clean`), never
+                # read as text nor dropped as if the field were empty.
+                not_scalar.append(key)
+                continue
+            elif isinstance(value, int | float):
+                value = str(value)
             data[key] = "" if value is None else value
         mediators = payload.get("mediators") or []
         data.setlist(
@@ -350,6 +361,7 @@ class InterventionForm(forms.Form):
         requests = payload.get("access_requests") or []
         kwargs.setdefault("for_display", False)
         form = cls(data, **kwargs)
+        form.not_scalar = not_scalar
         for item in requests if isinstance(requests, list) else [requests]:
             theme = item.get("theme") if isinstance(item, dict) else item
             if not isinstance(item, dict) or f"request_{theme}" not in form.fields:
@@ -395,6 +407,11 @@ class InterventionForm(forms.Form):
                 )
         for theme in self.unknown_themes:
             self.add_error(None, _("Thème de demande inconnu : « %(theme)s ».") % {"theme": theme})
+        for name in self.not_scalar:
+            if name in self.fields:  # other keys are ignored, whatever their type
+                self.add_error(
+                    name, _("Valeur simple attendue (texte ou nombre), pas une liste ni un objet.")
+                )
 
         commune, qpv = data.get("commune"), data.get("qpv")
         if commune and qpv and not self.lookups.qpv_covers(qpv, commune):
@@ -406,6 +423,14 @@ class InterventionForm(forms.Form):
         service, shift = data.get("service"), data.get("shift")
         if service and shift and shift.service_id != service.pk:
             self.add_error("shift", _("Cette tournée relève d'un autre dispositif."))
+
+        version = self.data.get("version")
+        if version is not None and not (str(version).isascii() and str(version).isdigit()):
+            # The correction page sends the version it was drawn from (a hidden field).
+            self.add_error(
+                None,
+                _("Version de la saisie illisible : rechargez la page, puis corrigez de nouveau."),
+            )
 
         note = data.get("note", "")
         findings = screen(note) if note else []

@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from lien.core.forms import ModelMultipleChoiceField
+from lien.core.validators import reject_markup
 from lien.logbook.forms import CodeChoiceField, TerritoryCodeField, structure_members
 from lien.logbook.models import Shift, ShiftKind
 from lien.referentiel.models import PlaceType
@@ -24,11 +26,15 @@ class ShiftForm(forms.Form):
     place_type = CodeChoiceField(
         PlaceType.objects.active(), required=False, label=_("Type de lieu")
     )
-    place_label = forms.CharField(label=_("Lieu ou secteur"), max_length=150, required=False)
-    mediators = forms.ModelMultipleChoiceField(
+    place_label = forms.CharField(
+        label=_("Lieu ou secteur"), max_length=150, required=False, validators=[reject_markup]
+    )
+    mediators = ModelMultipleChoiceField(
         queryset=None, label=_("Médiateur·rices"), widget=forms.CheckboxSelectMultiple
     )
-    note = forms.CharField(label=_("Consignes"), max_length=280, required=False)
+    note = forms.CharField(
+        label=_("Consignes"), max_length=280, required=False, validators=[reject_markup]
+    )
 
     def __init__(self, *args, structure: Structure, instance: Shift | None = None, **kwargs):
         if instance is not None and not args:

@@ -210,6 +210,9 @@ def sync(request):
         body = json.loads(request.body or b"null")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return JsonResponse({"error": f"JSON illisible : {exc}"}, status=400)
+    except RecursionError:
+        # Thousands of nested brackets exhaust the parser's stack before any rule applies.
+        return JsonResponse({"error": "JSON illisible : imbrication trop profonde."}, status=400)
     entries = body.get("entries") if isinstance(body, dict) else None
     if not isinstance(entries, list):
         return JsonResponse({"error": "Champ « entries » (liste) attendu."}, status=400)

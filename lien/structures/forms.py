@@ -3,11 +3,19 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from lien.core.forms import ModelMultipleChoiceField
+from lien.core.validators import reject_markup
 from lien.referentiel.models import Domain, ProjectStage
 from lien.structures.models import Organisation, Service, Structure
 from lien.territories.models import Level, Territory
 
 _CODE_SPLIT = re.compile(r"[\s,;]+")
+
+
+def forbid_markup(form, *names: str) -> None:
+    """Refuse HTML tags in these free-text fields of a model form."""
+    for name in names:
+        form.fields[name].validators.append(reject_markup)
 
 
 class DateInput(forms.DateInput):
@@ -38,6 +46,10 @@ class StructureForm(forms.ModelForm):
             "afnor_next_audit_on": DateInput(),
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        forbid_markup(self, "name", "network", "address")
+
 
 class TerritoryCodesField(forms.CharField):
     """Territories typed as codes (INSEE commune, EPCI SIREN or QPV code), comma-separated."""
@@ -46,8 +58,16 @@ class TerritoryCodesField(forms.CharField):
         "unknown": _("Code(s) de territoire inconnu(s) : %(codes)s."),
     }
 
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 2000)
+        super().__init__(**kwargs)
+
     def to_python(self, value):
         text = super().to_python(value) or ""
+        # Checked before the lookup below (validators only run after `to_python`): a null
+        # byte in a query is an error on PostgreSQL, and a huge list is not a choice.
+        for validator in self.validators:
+            validator(text)
         codes = [code.upper() for code in _CODE_SPLIT.split(text.strip()) if code]
         if not codes:
             return []
@@ -77,12 +97,12 @@ class ServiceForm(forms.ModelForm):
             "(par exemple : 59512, QX05901D)."
         ),
     )
-    domains = forms.ModelMultipleChoiceField(
+    domains = ModelMultipleChoiceField(
         queryset=Domain.objects.active(),
         widget=forms.CheckboxSelectMultiple,
         label=_("Domaines"),
     )
-    commissioning_bodies = forms.ModelMultipleChoiceField(
+    commissioning_bodies = ModelMultipleChoiceField(
         queryset=Organisation.objects.funders().filter(is_active=True),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -90,6 +110,14 @@ class ServiceForm(forms.ModelForm):
     )
     stage = forms.ModelChoiceField(
         queryset=ProjectStage.objects.active(), label=_("Stade du projet")
+    )
+    # A TextField in the model: the form sets the bound the database does not have.
+    objectives = forms.CharField(
+        label=_("Objectifs"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        validators=[reject_markup],
     )
 
     class Meta:
@@ -108,11 +136,11 @@ class ServiceForm(forms.ModelForm):
         widgets = {
             "starts_on": DateInput(),
             "ends_on": DateInput(),
-            "objectives": forms.Textarea(attrs={"rows": 4}),
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        forbid_markup(self, "name")
         if self.instance.pk:
             self.initial["territories"] = list(self.instance.territories.all())
 

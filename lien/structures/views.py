@@ -155,7 +155,8 @@ def organisation_list(request):
         .filter(is_active=True)
         .select_related("partner_type", "funding_program", "territory")
     )
-    query = request.GET.get("q", "").strip()[:100]
+    # A null byte cannot reach PostgreSQL (it refuses it in a query): dropped.
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     if query:
         organisations = organisations.filter(name__icontains=query)
     kind = request.GET.get("nature", "")

@@ -342,7 +342,7 @@ def test_a_failing_rule_is_reported_and_the_others_still_run(records, monkeypatc
     report = out.getvalue()
     [line] = [line for line in report.splitlines() if line.startswith("Suivis de situation")]
     assert line.endswith("| ÉCHEC")
-    assert "Suivis de situation clos (données nominatives) : RuntimeError: disque plein" in report
+    assert "Suivis de situation (données nominatives) : RuntimeError: disque plein" in report
     state = kept(records)
     assert state.pop("situations") == (True, True)
     assert state == dict.fromkeys(ACTING - {"situations"}, (False, True))

@@ -1,0 +1,32 @@
+"""Form fields shared by the apps."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import connection, models
+
+
+class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Django's field, refusing ids out of the column's range before the query.
+
+    Django guards `pk=…` lookups against out-of-range integers but not `pk__in=…`, and
+    SQLite's driver raises OverflowError on a number beyond 64 bits ("99999999999999999999"
+    in a checkbox value): the answer would be a 500 instead of "choix invalide".
+    """
+
+    def _check_values(self, value):
+        opts = self.queryset.model._meta
+        key = opts.get_field(self.to_field_name) if self.to_field_name else opts.pk
+        if isinstance(key, models.IntegerField):
+            low, high = connection.ops.integer_field_range(key.get_internal_type())
+            for item in value:
+                try:
+                    number = int(str(item).strip())
+                except ValueError:
+                    continue  # not a number: Django refuses it as it is
+                if (low is not None and number < low) or (high is not None and number > high):
+                    raise ValidationError(
+                        self.error_messages["invalid_choice"],
+                        code="invalid_choice",
+                        params={"value": item},
+                    )
+        return super()._check_values(value)
