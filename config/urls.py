@@ -24,5 +24,7 @@ urlpatterns = [
     path("", include("lien.indicators.urls")),
     path("", include("lien.followup.urls")),
     path("", include("lien.notifications.urls")),
+    path("api/jetons/", include("lien.exchange.urls")),
+    path("api/", include("lien.exchange.api")),
     path("admin/", admin.site.urls),
 ]

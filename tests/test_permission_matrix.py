@@ -12,6 +12,7 @@ fails the test, naming the route, until it is added to `OBJECTS_BY_KEY` below.
 import datetime
 import io
 import re
+import uuid
 
 import pytest
 from django.contrib import admin
@@ -21,6 +22,7 @@ from django.utils import timezone
 from PIL import Image
 
 from lien.core.models import Role
+from lien.exchange import services as token_services
 from lien.followup import links
 from lien.followup.models import (
     Agreement,
@@ -152,6 +154,13 @@ def make_followup(service, *, partner, body) -> dict:
     }
 
 
+def make_api_token(membership):
+    token, _ = token_services.token_create(
+        user=membership.user, membership=membership, name="Jeton", scope="read"
+    )
+    return token
+
+
 class FreshToken:
     """A referral's current signed-link token (an action may have renewed the link)."""
 
@@ -217,6 +226,10 @@ def world(db):
         "team": make_membership(Role.MEDIATOR, structure=structure_a),
         **make_followup(service_a, partner=other_partner, body=funder_a),
     }
+    # API tokens belong to one person: B's is refused to everyone else, and A's
+    # coordinator may revoke their own.
+    objects_b["apitoken"] = make_api_token(objects_b["team"])
+    objects_a["apitoken"] = make_api_token(actors["coordinator(A)"])
     # Signed links: A's own token opens A's referral; used on B's referral it must not.
     objects_a["token"] = FreshToken(objects_a["referral"])
     objects_b["token"] = objects_a["token"]
@@ -243,11 +256,15 @@ def build_path(route: str, route_name: str, objects: dict) -> str:
 
 
 def app_routes():
+    """The pages and their actions. The REST API (namespace `api:`, under /api/) accepts
+    no session: it is covered by the API matrix below, with tokens, from its OpenAPI
+    document."""
     return [
         (name, route)
         for name, route, _ in iter_routes()
         if name
         and not name.startswith("admin:")
+        and not name.startswith("api:")
         and name not in PUBLIC_ROUTES
         and name not in OWN_TOKEN_OR_SESSION_ROUTES
         and not route.startswith("static/")
@@ -407,3 +424,156 @@ def test_read_only_roles_cannot_write_on_the_records_they_oversee(world, client,
         if not is_refusal(response):
             failures.append(f"POST {path} ({name}) → {response.status_code}")
     assert not failures, "\n".join(failures)
+
+
+# --- the REST API (/api/), with tokens -----------------------------------------------------
+
+API_ACTORS = ["mediator(A)", "coordinator(A)", "funder(A)", "partner", "steering(62)"]
+# Path parameters of the API that are not records of a structure.
+API_SHARED_PARAMS = {"vocabulary": "domains"}
+
+
+def api_operations(client) -> list[tuple[str, str]]:
+    doc = client.get("/api/openapi.json").json()
+    return [(method, route) for route, methods in doc["paths"].items() for method in methods]
+
+
+def build_api_path(route: str, objects: dict) -> str:
+    def fill(match):
+        param = match[1]
+        if param in API_SHARED_PARAMS:
+            return API_SHARED_PARAMS[param]
+        key = param.removesuffix("_id")
+        if key not in objects:
+            raise LookupError(
+                f"Route d'API {route} : paramètre « {param} » inconnu du test de matrice. "
+                f"Ajoutez l'objet « {key} » de la structure B à `objects_b`."
+            )
+        return str(objects[key].pk)
+
+    return re.sub(r"\{(\w+)\}", fill, route)
+
+
+def _record_ids(objects: dict) -> list[str]:
+    """The UUIDs of the records (sequential ids of sub-records would match any digit)."""
+    return [
+        str(obj.pk)
+        for key, obj in objects.items()
+        if key != "token" and isinstance(obj.pk, uuid.UUID)
+    ]
+
+
+def api_headers(membership, scope="read") -> dict:
+    _, secret = token_services.token_create(
+        user=membership.user, membership=membership, name="Matrice", scope=scope
+    )
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def test_every_api_route_is_covered_by_the_matrix(world, client):
+    operations = api_operations(client)
+    assert ("get", "/api/interventions/{intervention_id}/") in operations
+    for _, route in operations:
+        build_api_path(route, world["objects_b"])
+
+
+@pytest.mark.parametrize("actor_key", API_ACTORS)
+def test_no_api_token_reaches_another_structures_records(world, client, actor_key):
+    """Every GET of the API, filled with B's records, as each role of A, A's funder, a
+    partner and a steering member whose territory does not contain B: a detail is refused
+    (403 by role, 404 out of scope), a list never shows a record of B."""
+    headers = api_headers(world["actors"][actor_key])
+    secrets = [*world["secrets"], *_record_ids(world["objects_b"])]
+    failures = []
+    for method, route in api_operations(client):
+        path = build_api_path(route, world["objects_b"])
+        if method != "get":
+            response = client.generic(
+                method.upper(), path, "{}", content_type="application/json", headers=headers
+            )
+            if response.status_code != 403:  # a read token never writes
+                failures.append(f"{method.upper()} {path} → {response.status_code}")
+            continue
+        has_record = any(p not in API_SHARED_PARAMS for p in re.findall(r"\{(\w+)\}", route))
+        response = client.get(path, headers=headers)
+        refused = response.status_code in (403, 404)
+        if response.status_code >= 500 or (has_record and not refused):
+            failures.append(f"GET {path} → {response.status_code}")
+        elif response.status_code == 200:
+            leaked = [secret for secret in secrets if secret in response.content.decode()]
+            if leaked:
+                failures.append(f"GET {path} montre {leaked}")
+    assert not failures, f"{actor_key} atteint la structure B par l'API :\n" + "\n".join(failures)
+
+
+def test_the_api_matrix_can_fail_own_records_are_reachable(world, client):
+    """Control: the same GETs with A's own records answer 200 to A's coordinator, and
+    the lists show A's records (so the absence of B's above means something)."""
+    headers = api_headers(world["actors"]["coordinator(A)"])
+    own = world["objects_a"]
+    lists = {
+        "/api/structures/": own["structure"],
+        "/api/dispositifs/": own["service"],
+        "/api/interventions/": own["intervention"],
+        "/api/suivis/": own["situation"],
+        "/api/orientations/": own["referral"],
+    }
+    for method, route in api_operations(client):
+        if method == "get":
+            path = build_api_path(route, own)
+            response = client.get(path, headers=headers)
+            assert response.status_code == 200, (path, response.status_code)
+            if route in lists:
+                assert str(lists[route].pk) in response.content.decode(), path
+
+
+@pytest.mark.parametrize("actor_key", ["funder(A)", "steering(62)"])
+def test_api_gives_funders_and_steering_no_records_of_what_they_oversee(world, client, actor_key):
+    """A's funder and the steering of A's territory see A's aggregates, never its
+    interventions, situations or referrals, by list or by id."""
+    headers = api_headers(world["actors"][actor_key])
+    objects = world["objects_a"]
+    for path in (
+        "/api/interventions/",
+        f"/api/interventions/{objects['intervention'].pk}/",
+        "/api/suivis/",
+        f"/api/suivis/{objects['situation'].pk}/",
+        "/api/orientations/",
+        f"/api/orientations/{objects['referral'].pk}/",
+    ):
+        response = client.get(path, headers=headers)
+        assert response.status_code == 403, (path, response.status_code)
+    indicators = client.get("/api/indicateurs/", headers=headers).json()
+    assert indicators["protected"] is True
+
+
+def test_an_api_write_token_cannot_write_into_another_structure(world, client):
+    from lien.logbook.models import Intervention
+
+    headers = api_headers(world["actors"]["mediator(A)"], scope="write")
+    objects_b = world["objects_b"]
+    body = {
+        "service": str(objects_b["service"].pk),
+        "started_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        "commune": "59512",
+        "activity_type": "x",
+        "domain": "espaces-publics",
+        "origin": "patrol",
+    }
+    before = Intervention.objects.count()
+    response = client.post(
+        "/api/interventions/", body, content_type="application/json", headers=headers
+    )
+    assert response.status_code == 422 and "service" in {
+        e["field"] for e in response.json()["errors"]
+    }
+    sync = client.post(
+        "/api/interventions/sync/",
+        {"entries": [{"id": str(objects_b["intervention"].pk), "base_version": 1, "data": body}]},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert sync.json()["results"][0]["status"] in ("refused", "invalid")
+    assert Intervention.objects.count() == before
+    objects_b["intervention"].refresh_from_db()
+    assert objects_b["intervention"].version == 1

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks.backends.database",
     "lien.notifications",
+    "lien.exchange",
 ]
 
 MIDDLEWARE = [
@@ -249,9 +250,9 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
 # --- Lien --------------------------------------------------------------------------------
 # Counts below this are shown as "< N" outside the structure that owns the records.
 LIEN_SMALL_CELL_THRESHOLD = int(env("LIEN_SMALL_CELL_THRESHOLD", "5"))
-# Absolute address of the site, for the links in e-mails (no request to build them from).
 # Where `manage.py backup` writes when given no --output (see docs/deployment.md).
 LIEN_BACKUP_DIR = Path(env("LIEN_BACKUP_DIR", str(BASE_DIR / "backups")))
+# Absolute address of the site, for the links in e-mails (no request to build them from).
 LIEN_BASE_URL = env("LIEN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # How long a partner's signed answer link stays valid (a new link revokes the previous one).
 LIEN_REFERRAL_LINK_DAYS = int(env("LIEN_REFERRAL_LINK_DAYS", "45"))
