@@ -47,9 +47,25 @@ class ActivityCube(models.Model):
             models.Index(fields=["structure_id", "month"], name="activity_cube_struct_month"),
             models.Index(fields=["service_id", "month"], name="activity_cube_service_month"),
             models.Index(fields=["commune_id", "month"], name="activity_cube_commune_month"),
-            # Wide perimeters filtered by domain or activity count communes and QPV here.
-            models.Index(fields=["activity_type_id", "month"], name="activity_cube_activity_month"),
-            models.Index(fields=["domain_id", "month"], name="activity_cube_domain_month"),
+            # Wide perimeters filtered by domain and/or activity count communes and QPV and
+            # break down by commune or QPV here: these carry every column those questions
+            # read, so PostgreSQL answers from the index alone (an index-only scan), 4x
+            # faster than visiting the rows at 10 M interventions (bench/).
+            models.Index(
+                fields=["activity_type_id", "month", "commune_id", "qpv_id", "interventions"],
+                name="activity_cube_activity_cover",
+            ),
+            models.Index(
+                fields=[
+                    "domain_id",
+                    "activity_type_id",
+                    "month",
+                    "commune_id",
+                    "qpv_id",
+                    "interventions",
+                ],
+                name="activity_cube_domain_cover",
+            ),
             models.Index(fields=["month", "commune_id"], name="activity_cube_month_commune"),
         ]
 
