@@ -45,10 +45,18 @@ from lien.followup import links
 from lien.followup.models import Referral, TechnicalReport
 from lien.logbook import services as logbook_services
 from lien.logbook.forms import InterventionForm
-from lien.referentiel.models import Domain, Outcome, ProjectStage, RequestTheme
+from lien.referentiel.models import (
+    ContractType,
+    Domain,
+    FundingProgram,
+    Outcome,
+    ProjectStage,
+    RequestTheme,
+)
 from lien.referentiel.services import referentiel_load
 from lien.structures.models import OrganisationKind
 from tests.factories import OrganisationFactory, ServiceFactory, make_membership, make_territories
+from tests.jobs.factories import make_jobs
 from tests.test_permission_matrix import (
     iter_routes,
     make_followup,
@@ -116,6 +124,7 @@ def world(db, settings, tmp_path):
         notification=make_notification(actors["mediator"].user),
         team=actors["mediator2"],
     )
+    objects.update(make_jobs(service, funder=landlord))
     world = {
         "territories": territories,
         "service": service,
@@ -291,6 +300,85 @@ def collective_action_post(world) -> dict:
     }
 
 
+def post_post(world) -> dict:
+    return {
+        "title": "Correspondant·e de nuit",
+        "rome_code": "K1204",
+        "service": str(world["service"].pk),
+        "fte": "0.8",
+        "status": "open",
+    }
+
+
+def post_shares_post(world) -> dict:
+    other = world["actors"]["other_membership"].structure
+    data = {"siret_1": world["structure"].siret, "share_1": "60", "siret_2": other.siret,
+            "share_2": "40"}  # fmt: skip
+    for row in (3, 4, 5):
+        data.update({f"siret_{row}": "", f"share_{row}": ""})
+    return data
+
+
+def mediator_post(world) -> dict:
+    return {
+        "first_name": "Sam",
+        "last_name": "Martin",
+        "user": "",
+        "birth_year": "1990",
+        "qualification_level": "level_4",
+    }
+
+
+def contract_post(world) -> dict:
+    return {
+        "mediator": str(world["objects"]["mediator"].pk),
+        "contract_type": str(ContractType.objects.get(code="cdi").pk),
+        "starts_on": timezone.localdate().isoformat(),
+        "ends_on": "",
+        "fte": "1",
+        "agreement_starts_on": "",
+        "agreement_ends_on": "",
+        "end_reason": "",
+        "exit_outcome": "",
+    }
+
+
+def funding_post(world) -> dict:
+    return {
+        "funder": str(world["landlord"].pk),
+        "program": str(FundingProgram.objects.active().first().pk),
+        "amount": "25000",
+        "starts_on": "2026-01-01",
+        "ends_on": "2026-12-31",
+        "post": str(world["objects"]["post"].pk),
+        "service": "",
+        "stage": str(ProjectStage.objects.active().first().pk),
+        "share": "",
+    }
+
+
+def training_post(world) -> dict:
+    return {
+        "mediator": str(world["objects"]["mediator"].pk),
+        "kind": "qualifying",
+        "title": "Titre professionnel de médiateur social",
+        "body": "AFPA",
+        "hours": "420",
+        "starts_on": "2026-01-05",
+        "ends_on": "2026-06-30",
+        "qualification_obtained": "",
+    }
+
+
+def practice_review_post(world) -> dict:
+    return {
+        "held_on": timezone.localdate().isoformat(),
+        "facilitator": "Psychologue du travail",
+        "duration_minutes": "120",
+        "attendees": [str(world["objects"]["mediator"].pk)],
+    }
+
+
 def _reopen_referral(world) -> None:
     """An accepted answer moved the referral on: the next case answers it afresh."""
     Referral.objects.filter(pk=world["objects"]["referral"].pk).update(status="sent")
@@ -449,6 +537,19 @@ FORM_ROUTES = [
     FormRoute("followup:observation_create", "mediator", observation_post),
     FormRoute("followup:collective_action_create", "mediator", collective_action_post),
     FormRoute("followup:collective_action_edit", "mediator", collective_action_post),
+    FormRoute("jobs:post_create", "coordinator", post_post),
+    FormRoute("jobs:post_edit", "coordinator", post_post),
+    FormRoute("jobs:post_shares", "coordinator", post_shares_post),
+    FormRoute("jobs:mediator_create", "coordinator", mediator_post),
+    FormRoute("jobs:mediator_edit", "coordinator", mediator_post),
+    FormRoute("jobs:contract_create", "coordinator", contract_post),
+    FormRoute("jobs:contract_edit", "coordinator", contract_post),
+    FormRoute("jobs:funding_create", "coordinator", funding_post),
+    FormRoute("jobs:funding_edit", "coordinator", funding_post),
+    FormRoute("jobs:training_create", "coordinator", training_post),
+    FormRoute("jobs:training_edit", "coordinator", training_post),
+    FormRoute("jobs:practice_review_create", "coordinator", practice_review_post),
+    FormRoute("jobs:practice_review_edit", "coordinator", practice_review_post),
     FormRoute(
         "switch_membership",
         "mediator",
@@ -553,6 +654,10 @@ READ_ROUTES = {
     "notifications:notification_list": "mediator",
     "followup:subject_request": "coordinator",
     "followup:screening_overrides": "coordinator",
+    "jobs:post_list": "coordinator",
+    "jobs:post_detail": "coordinator",
+    "jobs:mediator_list": "coordinator",
+    "jobs:training_list": "coordinator",
 }
 #: Reads a page journals whatever the query (a search in nominative records).
 GET_JOURNALED = {"followup:subject_request": frozenset({AuditAction.READ})}

@@ -44,6 +44,7 @@ from tests.factories import (
     make_membership,
     make_territories,
 )
+from tests.jobs.factories import make_jobs
 
 # Routes anyone may open, logged in or not.
 PUBLIC_ROUTES = {"healthz", "login", "logout", "account_password_reset"}
@@ -217,6 +218,8 @@ def world(db):
     # B's referral goes to another partner, B's report to another body than the actors'.
     other_partner = OrganisationFactory(name="Partenaire Bêta", kind="partner")
     objects_b.update(make_followup(service_b, partner=other_partner, body=funder_b))
+    # Jobs: B's post, person, contract and funding line (funded by B's funder).
+    objects_b.update(make_jobs(service_b, funder=funder_b))
     objects_a = {
         "structure": structure_a,
         "service": service_a,
@@ -225,6 +228,7 @@ def world(db):
         "notification": make_notification(actors["coordinator(A)"].user),
         "team": make_membership(Role.MEDIATOR, structure=structure_a),
         **make_followup(service_a, partner=other_partner, body=funder_a),
+        **make_jobs(service_a, funder=funder_a),
     }
     # API tokens belong to one person: B's is refused to everyone else, and A's
     # coordinator may revoke their own.
@@ -236,7 +240,7 @@ def world(db):
     return {
         "actors": actors,
         "objects_b": objects_b,
-        "secrets": [structure_b.name, service_b.name],
+        "secrets": [structure_b.name, service_b.name, objects_b["mediator"].last_name],
         "objects_a": objects_a,
     }
 
@@ -361,7 +365,17 @@ def test_no_route_addresses_a_record_by_a_sequential_id():
 
 
 # Records that carry a person's data (pseudonym, names, contact, free text about them).
-NOMINATIVE_KEYS = {"situation", "referral", "nextstep", "agreement", "team"}
+NOMINATIVE_KEYS = {
+    "situation",
+    "referral",
+    "nextstep",
+    "agreement",
+    "team",
+    "mediator",
+    "contract",
+    "training",
+    "practice_review",
+}
 NOMINATIVE_PAGES = [
     "/suivis/",
     "/suivis/droits-des-personnes/?term=M.+X.",
@@ -370,6 +384,8 @@ NOMINATIVE_PAGES = [
     "/journal/",
     "/equipe/",
     "/textes-libres/avertissements/",
+    "/emplois/personnes/",
+    "/emplois/formations/",
 ]
 # What a funder or a steering member may still write: their own account, their current
 # membership, their own notifications, and (funders) the reports addressed to them.

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "lien.logbook",
     "lien.indicators",
     "lien.followup",
+    "lien.jobs",
     "lien.demo",
     "django_tasks",
     "django_tasks.backends.database",
@@ -256,6 +257,8 @@ LIEN_BACKUP_DIR = Path(env("LIEN_BACKUP_DIR", str(BASE_DIR / "backups")))
 LIEN_BASE_URL = env("LIEN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # How long a partner's signed answer link stays valid (a new link revokes the previous one).
 LIEN_REFERRAL_LINK_DAYS = int(env("LIEN_REFERRAL_LINK_DAYS", "45"))
+# Posts whose funding ends within this many months, with nothing after, are flagged.
+LIEN_FUNDING_ALERT_MONTHS = int(env("LIEN_FUNDING_ALERT_MONTHS", "6"))
 # Retention periods (days) that `manage.py apply_retention` applies (lien.core.retention,
 # docs/deployment.md); closed situations follow Structure.situation_retention_months.
 LIEN_RETENTION = {
