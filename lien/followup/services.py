@@ -98,6 +98,20 @@ def _email_outside(to: list[str], subject: str, body: str) -> None:
         send_external_email(to=to, subject=subject, body=body)
 
 
+CHANGED_MASK = "[donnée nominative modifiée]"
+
+
+def _masked_pair(before: dict, after: dict, fields: Iterable[str]) -> tuple[dict, dict]:
+    """Journal snapshots with nominative values masked, where a changed value still shows
+    as a change (masking both sides alike would hide that it changed)."""
+    fields = tuple(fields)
+    masked_after = _masked(after, fields)
+    for name in fields:
+        if after.get(name) and before.get(name) != after.get(name):
+            masked_after[name] = CHANGED_MASK
+    return _masked(before, fields), masked_after
+
+
 def _masked(data: dict, fields: Iterable[str]) -> dict:
     """A snapshot fit for the journal: nominative values replaced by a mark."""
     return {k: (MASK if k in fields and v else v) for k, v in data.items()}
@@ -164,12 +178,15 @@ def situation_update(*, actor: Membership, situation: Situation, data: dict) -> 
     situation.updated_at = timezone.now()
     situation.full_clean()
     situation.save()
+    masked_before, masked_after = _masked_pair(
+        before, audit.snapshot(situation), Situation.NOMINATIVE_FIELDS
+    )
     audit.record(
         action=AuditAction.UPDATE,
         actor=actor,
         obj=situation,
-        before=_masked(before, Situation.NOMINATIVE_FIELDS),
-        after=_masked(audit.snapshot(situation), Situation.NOMINATIVE_FIELDS),
+        before=masked_before,
+        after=masked_after,
     )
     return situation
 
@@ -238,12 +255,15 @@ def situation_close(*, actor: Membership, situation: Situation, outcome, closed_
     situation.purge_on = _purge_date(situation)
     situation.updated_at = timezone.now()
     situation.save()
+    masked_before, masked_after = _masked_pair(
+        before, audit.snapshot(situation), Situation.NOMINATIVE_FIELDS
+    )
     audit.record(
         action=AuditAction.UPDATE,
         actor=actor,
         obj=situation,
-        before=_masked(before, Situation.NOMINATIVE_FIELDS),
-        after=_masked(audit.snapshot(situation), Situation.NOMINATIVE_FIELDS),
+        before=masked_before,
+        after=masked_after,
         note="Clôture du suivi",
     )
     return situation
@@ -463,12 +483,15 @@ def referral_answer(
         referral.link_nonce = ""  # the link has served its purpose
     referral.full_clean()
     referral.save()
+    masked_before, masked_after = _masked_pair(
+        before, audit.snapshot_fields(referral), ("callback",)
+    )
     audit.record(
         action=AuditAction.UPDATE,
         actor=actor,
         obj=referral,
-        before=_masked(before, ("callback",)),
-        after=_masked(audit.snapshot_fields(referral), ("callback",)),
+        before=masked_before,
+        after=masked_after,
         note="Réponse du partenaire" + (" (lien signé)" if via_link else ""),
     )
     _notify(

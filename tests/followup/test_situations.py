@@ -250,3 +250,22 @@ def test_a_situation_left_open_is_purged_two_years_after_the_retention_period(te
     assert services.situations_purge(today=situation.purge_on) == 1
     situation.refresh_from_db()
     assert situation.summary == services.PURGED
+
+
+def test_a_change_of_names_is_journaled_as_a_change_without_the_names(team):
+    situation = open_situation(
+        team,
+        is_nominative=True,
+        names="Karima Kaddour",
+        consent_on=timezone.localdate(),
+        consent_scope="follow_up",
+    )
+    services.situation_update(
+        actor=team["mediator"], situation=situation, data={"names": "Karima K. et son fils"}
+    )
+    event = AuditEvent.objects.filter(
+        action=AuditAction.UPDATE, object_id=str(situation.pk)
+    ).latest("at")
+    assert event.after["names"] == "[donnée nominative modifiée]"
+    assert event.before["names"] == "[donnée nominative]"
+    assert "Kaddour" not in str(event.before) + str(event.after)
