@@ -98,3 +98,26 @@ def test_demo_activity_is_plausible_and_rolled_up(demo):
         if "outcome" not in fields:
             assert intervention.outcome_id is None
     assert all(not lines for lines in differences().values())
+
+
+def test_demo_jobs_show_posts_a_pooled_post_and_a_funding_alert(demo, settings):
+    from django.utils import timezone
+
+    from lien.jobs.models import Contract, Post, PostShare
+    from lien.jobs.queries import posts_with_funding_ending
+
+    structure = Structure.objects.get(name__startswith="Trait d'Union")
+    assert Post.objects.filter(structure=structure).count() == 4
+    assert PostShare.objects.filter(post__structure=structure).count() == 2
+    assert Contract.objects.filter(contract_type__code="adulte-relais").count() == 2
+    alerts = list(posts_with_funding_ending([structure.pk], timezone.localdate(), 6))
+    assert [p.title for p in alerts] == ["Adulte-relais — médiation de proximité"]
+    settings.LIEN_DEMO_LOGINS_ENABLED = True
+    client = Client()
+    client.force_login(User.objects.get(email="coordination@demo.lien.test"))
+    page = client.get("/emplois/")
+    assert page.status_code == 200
+    assert "Adulte-relais — médiation de proximité" in page.content.decode()
+    posts = Post.objects.count()
+    call_command("demo", "--scale", "1", "--months", "1")
+    assert Post.objects.count() == posts
