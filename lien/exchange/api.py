@@ -539,7 +539,7 @@ def intervention_sync(request, payload: schemas.SyncIn):
         )
 
     results = logbook_services.intervention_sync(
-        actor=membership, entries=payload.entries, build_form=build_form
+        actor=membership, entries=payload.entries, build_form=build_form, source=Source.API
     )
     return {"results": [result.as_dict() for result in results]}
 

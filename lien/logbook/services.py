@@ -304,7 +304,9 @@ def _form_errors(form) -> dict[str, list[str]]:
     }
 
 
-def intervention_sync(*, actor: Membership, entries: list, build_form) -> list[SyncResult]:
+def intervention_sync(
+    *, actor: Membership, entries: list, build_form, source: str = Source.OFFLINE
+) -> list[SyncResult]:
     """Apply a batch from an offline outbox; answer entry by entry, never raise on bad input.
 
     Idempotent: an entry whose UUID is already stored answers "already_synced" (a create
@@ -362,7 +364,7 @@ def intervention_sync(*, actor: Membership, entries: list, build_form) -> list[S
                 made = intervention_create_many(
                     actor=actor,
                     items=[(entry_id, data) for _, entry_id, data in creates],
-                    source=Source.OFFLINE,
+                    source=source,
                 )
             for (index, entry_id, _), intervention in zip(creates, made, strict=True):
                 results[index] = SyncResult(
@@ -370,15 +372,15 @@ def intervention_sync(*, actor: Membership, entries: list, build_form) -> list[S
                 )
         except (IntegrityError, ValidationError, PermissionDenied):
             for index, entry_id, data in creates:
-                results[index] = _sync_create_one(actor, entry_id, data)
+                results[index] = _sync_create_one(actor, entry_id, data, source)
     return results  # type: ignore[return-value]
 
 
-def _sync_create_one(actor: Membership, entry_id: uuid.UUID, data: dict) -> SyncResult:
+def _sync_create_one(actor: Membership, entry_id: uuid.UUID, data: dict, source: str) -> SyncResult:
     try:
         with transaction.atomic():
             created = intervention_create(
-                actor=actor, data=data, intervention_id=entry_id, source=Source.OFFLINE
+                actor=actor, data=data, intervention_id=entry_id, source=source
             )
     except IntegrityError:
         again = Intervention.objects.filter(pk=entry_id).first()

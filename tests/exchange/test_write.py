@@ -117,6 +117,7 @@ def test_sync_answers_entry_by_entry_and_is_idempotent(world, api):
     again = client.post(SYNC, {"entries": batch[:1]}).json()["results"]
     assert again[0]["status"] == "already_synced"
     assert Intervention.objects.filter(pk=good).count() == 1
+    assert Intervention.objects.get(pk=good).source == "api"
 
 
 def test_sync_correction_and_conflict(world, api):
