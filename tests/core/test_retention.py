@@ -151,7 +151,10 @@ def world(territories, settings, tmp_path):
 @pytest.fixture
 def records(world):
     """For each rule that acts, one record past its period ("old") and one inside it
-    ("recent"), with the default periods of settings.LIEN_RETENTION."""
+    ("recent"), with the default periods of settings.LIEN_RETENTION. "Old" is two days
+    past the period: periods count from local midnight, and a summer date is one hour
+    off a winter evening's (a run at 23:00 in December would keep a record of period + 1
+    days)."""
     now = timezone.now()
     today = timezone.localdate()
     user = UserFactory()
@@ -160,7 +163,7 @@ def records(world):
     Session.objects.create(session_key="a" * 32, session_data="x", expire_date=now - 2 * DAY)
     Session.objects.create(session_key="b" * 32, session_data="x", expire_date=now + DAY)
 
-    _axes_rows("ancien@example.org", now - 181 * DAY)
+    _axes_rows("ancien@example.org", now - 182 * DAY)
     _axes_rows("recent@example.org", now - 10 * DAY)
 
     r.old_device = TOTPDevice.objects.create(user=user, name="ancien", confirmed=False).pk
@@ -173,10 +176,10 @@ def records(world):
     r.old_situation = _situation(world, purge_on=today - DAY)
     r.recent_situation = _situation(world)  # purge planned 12 months after closing
 
-    r.old_referral = _referral(world, closed_at=now - 31 * DAY)
+    r.old_referral = _referral(world, closed_at=now - 32 * DAY)
     r.recent_referral = _referral(world, closed_at=now - 5 * DAY)
 
-    r.old_report = _report(world, closed_at=now - 366 * DAY)
+    r.old_report = _report(world, closed_at=now - 367 * DAY)
     r.recent_report = _report(world, closed_at=now - 10 * DAY)
     r.old_photo = TechnicalReport.objects.get(pk=r.old_report).photo.name
     r.recent_photo = TechnicalReport.objects.get(pk=r.recent_report).photo.name
@@ -186,12 +189,12 @@ def records(world):
             recipient=user, kind="test", title="t", created_at=created_at, read_at=read_at
         ).pk
 
-    r.old_read = notification(now - 181 * DAY, now - 180 * DAY)
+    r.old_read = notification(now - 182 * DAY, now - 181 * DAY)
     r.recent_read = notification(now - 10 * DAY, now - 9 * DAY)
     r.old_unread = notification(now - 400 * DAY, None)
 
     r.old_jobs = [
-        _job(TaskResultStatus.SUCCEEDED, now - 31 * DAY),
+        _job(TaskResultStatus.SUCCEEDED, now - 32 * DAY),
         _job(TaskResultStatus.FAILED, now - 40 * DAY),
     ]
     r.recent_job = _job(TaskResultStatus.SUCCEEDED, now - 5 * DAY)
