@@ -7,6 +7,7 @@ line commit or roll back together.
 import datetime
 import decimal
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import models, transaction
@@ -52,6 +53,29 @@ def snapshot(obj: models.Model) -> dict[str, Any]:
                 str(pk) for pk in getattr(obj, field.name).values_list("pk", flat=True)
             )
     return data
+
+
+#: What the journal shows instead of a nominative value, and instead of a changed one.
+MASK = "[donnée nominative]"
+CHANGED_MASK = "[donnée nominative modifiée]"
+
+
+def masked(data: dict, fields: Iterable[str]) -> dict:
+    """A snapshot fit for the journal: the nominative values of `fields` replaced by a mark."""
+    fields = tuple(fields)
+    return {k: (MASK if k in fields and v not in (None, "") else v) for k, v in data.items()}
+
+
+def masked_pair(before: dict, after: dict, fields: Iterable[str]) -> tuple[dict, dict]:
+    """Before/after snapshots masked so that a changed value still shows as a change
+    (masking both sides alike would make it look unchanged, and `build_event` drops it);
+    a value erased shows as erased."""
+    fields = tuple(fields)
+    masked_after = masked(after, fields)
+    for name in fields:
+        if after.get(name) not in (None, "") and before.get(name) != after.get(name):
+            masked_after[name] = CHANGED_MASK
+    return masked(before, fields), masked_after
 
 
 def _structure_id_of(obj: models.Model | None) -> uuid.UUID | None:

@@ -38,7 +38,6 @@ from lien.followup.models import (
 from lien.followup.routing import route
 
 STRUCTURE_ROLES = (Role.MEDIATOR, Role.COORDINATOR)
-MASK = "[donnée nominative]"
 
 
 class TransitionError(ValidationError):
@@ -98,25 +97,6 @@ def _email_outside(to: list[str], subject: str, body: str) -> None:
         send_external_email(to=to, subject=subject, body=body)
 
 
-CHANGED_MASK = "[donnée nominative modifiée]"
-
-
-def _masked_pair(before: dict, after: dict, fields: Iterable[str]) -> tuple[dict, dict]:
-    """Journal snapshots with nominative values masked, where a changed value still shows
-    as a change (masking both sides alike would hide that it changed)."""
-    fields = tuple(fields)
-    masked_after = _masked(after, fields)
-    for name in fields:
-        if after.get(name) and before.get(name) != after.get(name):
-            masked_after[name] = CHANGED_MASK
-    return _masked(before, fields), masked_after
-
-
-def _masked(data: dict, fields: Iterable[str]) -> dict:
-    """A snapshot fit for the journal: nominative values replaced by a mark."""
-    return {k: (MASK if k in fields and v else v) for k, v in data.items()}
-
-
 # --- situations -----------------------------------------------------------------------------
 
 
@@ -158,7 +138,7 @@ def situation_create(*, actor: Membership, data: dict, parties: Iterable[dict] =
                     action=AuditAction.CREATE,
                     actor=actor,
                     obj=situation,
-                    after=_masked(audit.snapshot(situation), Situation.NOMINATIVE_FIELDS),
+                    after=audit.masked(audit.snapshot(situation), Situation.NOMINATIVE_FIELDS),
                 )
                 return situation
         except IntegrityError:
@@ -178,7 +158,7 @@ def situation_update(*, actor: Membership, situation: Situation, data: dict) -> 
     situation.updated_at = timezone.now()
     situation.full_clean()
     situation.save()
-    masked_before, masked_after = _masked_pair(
+    masked_before, masked_after = audit.masked_pair(
         before, audit.snapshot(situation), Situation.NOMINATIVE_FIELDS
     )
     audit.record(
@@ -234,7 +214,7 @@ def situation_withdraw_consent(*, actor: Membership, situation: Situation, on=No
         action=AuditAction.UPDATE,
         actor=actor,
         obj=situation,
-        before=_masked(before, Situation.NOMINATIVE_FIELDS),
+        before=audit.masked(before, Situation.NOMINATIVE_FIELDS),
         after=audit.snapshot(situation),
         note="Retrait du consentement : données nominatives effacées",
     )
@@ -255,7 +235,7 @@ def situation_close(*, actor: Membership, situation: Situation, outcome, closed_
     situation.purge_on = _purge_date(situation)
     situation.updated_at = timezone.now()
     situation.save()
-    masked_before, masked_after = _masked_pair(
+    masked_before, masked_after = audit.masked_pair(
         before, audit.snapshot(situation), Situation.NOMINATIVE_FIELDS
     )
     audit.record(
@@ -394,7 +374,7 @@ def referral_create(*, actor: Membership, data: dict) -> Referral:
             action=AuditAction.CREATE,
             actor=actor,
             obj=referral,
-            after=_masked(audit.snapshot(referral), ("callback",)),
+            after=audit.masked(audit.snapshot(referral), ("callback",)),
         )
         url = reverse("followup:referral_detail", args=[referral.pk])
         _notify(
@@ -483,7 +463,7 @@ def referral_answer(
         referral.link_nonce = ""  # the link has served its purpose
     referral.full_clean()
     referral.save()
-    masked_before, masked_after = _masked_pair(
+    masked_before, masked_after = audit.masked_pair(
         before, audit.snapshot_fields(referral), ("callback",)
     )
     audit.record(

@@ -27,14 +27,7 @@ from lien.jobs.models import (
 )
 from lien.structures.models import Structure
 
-MASK = "[donnée nominative]"
-MASK_CHANGED = "[donnée nominative modifiée]"
 HUNDRED = Decimal("100")
-
-
-def _masked(data: dict, fields: Iterable[str]) -> dict:
-    """A snapshot fit for the journal: nominative values replaced by a mark."""
-    return {k: (MASK if k in fields and v not in (None, "") else v) for k, v in data.items()}
 
 
 def _assign(obj, data: dict[str, Any], *, fixed: Iterable[str] = ()) -> None:
@@ -49,23 +42,18 @@ def _journal_create(actor, obj, *, structure_id, masked=()) -> None:
         action=AuditAction.CREATE,
         actor=actor,
         obj=obj,
-        after=_masked(audit.snapshot(obj), masked),
+        after=audit.masked(audit.snapshot(obj), masked),
         structure_id=structure_id,
     )
 
 
 def _journal_update(actor, obj, before, *, structure_id, masked=()) -> None:
-    after = audit.snapshot(obj)
-    masked_after = _masked(after, masked)
-    for name in masked:
-        # Both sides masked would look unchanged (and be dropped): say that it changed.
-        if before.get(name) != after.get(name):
-            masked_after[name] = MASK_CHANGED
+    masked_before, masked_after = audit.masked_pair(before, audit.snapshot(obj), masked)
     audit.record(
         action=AuditAction.UPDATE,
         actor=actor,
         obj=obj,
-        before=_masked(before, masked),
+        before=masked_before,
         after=masked_after,
         structure_id=structure_id,
     )

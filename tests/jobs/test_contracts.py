@@ -7,10 +7,11 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from lien.core.audit import CHANGED_MASK as MASK_CHANGED
+from lien.core.audit import MASK
 from lien.core.models import AuditEvent
 from lien.jobs import services
 from lien.jobs.models import Contract
-from lien.jobs.services import MASK, MASK_CHANGED
 from tests.jobs.factories import contract_type, make_mediator, make_post
 
 D = datetime.date
