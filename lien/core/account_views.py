@@ -5,9 +5,9 @@ import qrcode.image.svg
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.tokens import default_token_generator
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.utils.encoding import force_str
@@ -30,17 +30,6 @@ from lien.core.signals import client_ip
 from lien.core.validators import reject_markup
 
 SETUP_SESSION_KEY = "lien_totp_setup_device"
-
-
-def _login_required(view):
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        return view(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
 
 
 def _safe_next(request, default: str = "home") -> str:
@@ -95,7 +84,7 @@ def _secret_groups(device: TOTPDevice) -> str:
 
 
 @never_cache
-@_login_required
+@login_required
 def two_factor_setup(request):
     """Set up an authenticator app: QR code and key, then a code to confirm."""
     user = request.user
@@ -143,7 +132,7 @@ def two_factor_setup(request):
 
 @never_cache
 @sensitive_post_parameters("token")
-@_login_required
+@login_required
 def two_factor_verify(request):
     """Second step of the login: a code from the app or a recovery code."""
     user = request.user
@@ -183,7 +172,7 @@ def two_factor_verify(request):
 
 
 @require_POST
-@_login_required
+@login_required
 def recovery_codes_regenerate(request):
     try:
         codes = accounts.recovery_codes_generate(user=request.user, ip_address=client_ip(request))
@@ -194,7 +183,7 @@ def recovery_codes_regenerate(request):
 
 
 @require_POST
-@_login_required
+@login_required
 def two_factor_disable(request):
     try:
         accounts.two_factor_disable(user=request.user, ip_address=client_ip(request))
@@ -209,10 +198,7 @@ def two_factor_disable(request):
 # --- Security page, password, sessions ------------------------------------------------
 
 
-@never_cache
-@_login_required
-def account_security(request):
-    """What protects this account, and what the person can do about it."""
+def _security_page(request, password_form, status=200):
     user = request.user
     return render(
         request,
@@ -221,14 +207,22 @@ def account_security(request):
             "totp": accounts.confirmed_totp(user),
             "required": accounts.two_factor_required(user),
             "codes_left": accounts.recovery_codes_left(user),
-            "password_form": SetPasswordForm(user),
+            "password_form": password_form,
         },
+        status=status,
     )
+
+
+@never_cache
+@login_required
+def account_security(request):
+    """What protects this account, and what the person can do about it."""
+    return _security_page(request, SetPasswordForm(request.user))
 
 
 @require_POST
 @sensitive_post_parameters("new_password1", "new_password2")
-@_login_required
+@login_required
 def password_change(request):
     form = SetPasswordForm(request.user, request.POST)
     if form.is_valid():
@@ -244,22 +238,11 @@ def password_change(request):
             request, _("Votre mot de passe est changé. Vos autres sessions sont fermées.")
         )
         return redirect("account_security")
-    user = request.user
-    return render(
-        request,
-        "core/account/security.html",
-        {
-            "totp": accounts.confirmed_totp(user),
-            "required": accounts.two_factor_required(user),
-            "codes_left": accounts.recovery_codes_left(user),
-            "password_form": form,
-        },
-        status=400,
-    )
+    return _security_page(request, form, status=400)
 
 
 @require_POST
-@_login_required
+@login_required
 def sessions_end(request):
     """Log out everywhere else: every other session of this account ends now."""
     user = accounts.sessions_end_all(user=request.user, ip_address=client_ip(request))

@@ -31,6 +31,16 @@ COORDINATOR_INVITABLE_ROLES = (Role.MEDIATOR, Role.COORDINATOR)
 # --- Second factor -------------------------------------------------------------------
 
 
+def _remove_devices(user: User) -> None:
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+
+
+def _end_sessions(user_id: int) -> None:
+    """Raise the session generation: every session of the account stops matching."""
+    User.objects.filter(pk=user_id).update(session_generation=F("session_generation") + 1)
+
+
 def two_factor_required(user: User) -> bool:
     """True when one of the user's active roles requires a second factor.
 
@@ -112,8 +122,7 @@ def two_factor_disable(*, user: User, ip_address=None) -> None:
         raise PermissionDenied(
             "Votre rôle exige la double authentification : elle ne peut pas être désactivée."
         )
-    TOTPDevice.objects.filter(user=user).delete()
-    StaticDevice.objects.filter(user=user).delete()
+    _remove_devices(user)
     audit.record(
         action=AuditAction.SECURITY,
         user=user,
@@ -130,7 +139,7 @@ def two_factor_disable(*, user: User, ip_address=None) -> None:
 def sessions_end_all(*, user: User, ip_address=None) -> User:
     """End every session of the user (the caller keeps its own with
     `update_session_auth_hash`)."""
-    User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
+    _end_sessions(user.pk)
     user.refresh_from_db(fields=["session_generation"])
     audit.record(
         action=AuditAction.SECURITY,
@@ -286,9 +295,7 @@ def membership_deactivate(*, actor: Membership, membership: Membership, ip_addre
     membership.is_active = False
     membership.save(update_fields=["is_active"])
     audit.record_update(actor=actor, obj=membership, before=before)
-    User.objects.filter(pk=membership.user_id).update(
-        session_generation=F("session_generation") + 1
-    )
+    _end_sessions(membership.user_id)
     return membership
 
 
@@ -309,9 +316,8 @@ def invitation_send_new_account(*, user: User, by: User) -> None:
 def two_factor_reset(*, user: User, by: User) -> None:
     """An administrator removes a person's second factor (lost phone and codes); the
     person sets up a new one at the next login, and every session ends."""
-    TOTPDevice.objects.filter(user=user).delete()
-    StaticDevice.objects.filter(user=user).delete()
-    User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
+    _remove_devices(user)
+    _end_sessions(user.pk)
     audit.record(action=AuditAction.SECURITY, user=by, obj=user, note="second facteur réinitialisé")
 
 

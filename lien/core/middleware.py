@@ -1,5 +1,8 @@
 """Puts the current membership (structure/organisation/territory + role) on the request."""
 
+from django.contrib.auth.views import redirect_to_login
+from django.urls import reverse
+
 from lien.core.models import Membership
 
 SESSION_KEY = "lien_membership_id"
@@ -80,12 +83,8 @@ class SecondFactorMiddleware:
             if state is None:
                 state = request.session[SECOND_FACTOR_KEY] = second_factor_state(user)
             if state and not request.path.startswith(SECOND_FACTOR_OPEN_PREFIXES):
-                from django.contrib.auth.views import redirect_to_login
-
                 target = (
                     "account_two_factor_verify" if state == "verify" else "account_two_factor_setup"
                 )
-                from django.urls import reverse
-
                 return redirect_to_login(request.get_full_path(), reverse(target))
         return self.get_response(request)
