@@ -9,19 +9,8 @@ from lien.core import audit
 from lien.core.models import AuditAction
 from lien.core.retention import RetentionRule, cutoff, expiry_by_signature, period
 from lien.followup import links, services
-from lien.followup.models import Referral, TechnicalReport
+from lien.followup.models import TechnicalReport
 from lien.structures.models import Structure
-
-
-def _situations_due(today: datetime.date):
-    return services.situations_due_for_purge(today)
-
-
-def _callbacks_due(today: datetime.date):
-    # The selection of `services.referrals_forget_callbacks`, counted without acting.
-    return Referral.objects.exclude(callback="").filter(
-        closed_at__lt=cutoff(today, services.CALLBACK_KEPT_DAYS)
-    )
 
 
 def _photos_due(today: datetime.date):
@@ -66,14 +55,14 @@ RULES = [
             "ou 24 mois plus tard s'ils restent ouverts ; les comptages restent"
         ),
         apply=lambda today: services.situations_purge(today=today),
-        count=lambda today: _situations_due(today).count(),
+        count=lambda today: services.situations_due_for_purge(today).count(),
     ),
     RetentionRule(
         code="referral_callbacks",
         kind="Coordonnées de rappel des mises en relation",
         statement=f"effacées {services.CALLBACK_KEPT_DAYS} jours après la clôture",
         apply=lambda today: services.referrals_forget_callbacks(today=today),
-        count=lambda today: _callbacks_due(today).count(),
+        count=lambda today: services.referrals_callbacks_due(today).count(),
     ),
     expiry_by_signature(
         code="referral_links",

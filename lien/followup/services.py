@@ -17,6 +17,7 @@ from django.utils import timezone
 from lien.core import audit
 from lien.core.models import AuditAction, Membership, Role, User
 from lien.core.permissions import require_role
+from lien.core.retention import cutoff
 from lien.followup import links
 from lien.followup.models import (
     REFERRAL_TRANSITIONS,
@@ -787,16 +788,18 @@ PURGED = "[purgé]"
 CALLBACK_KEPT_DAYS = 30
 
 
+def referrals_callbacks_due(today: datetime.date):
+    """Referrals closed more than CALLBACK_KEPT_DAYS ago that still hold call-back details."""
+    return Referral.objects.exclude(callback="").filter(
+        closed_at__lt=cutoff(today, CALLBACK_KEPT_DAYS)
+    )
+
+
 def referrals_forget_callbacks(*, today=None) -> int:
     """How to call a person back is kept only while the referral may need it: erased 30 days
     after the referral closed (answered, done, refused or expired)."""
     today = today or timezone.localdate()
-    limit = timezone.make_aware(
-        datetime.datetime.combine(
-            today - datetime.timedelta(days=CALLBACK_KEPT_DAYS), datetime.time()
-        )
-    )
-    due = Referral.objects.exclude(callback="").filter(closed_at__lt=limit)
+    due = referrals_callbacks_due(today)
     count = 0
     for referral in due:
         with transaction.atomic():

@@ -52,15 +52,11 @@ def clean_term(term: str) -> str:
     return term
 
 
-def _require_coordinator(actor: Membership | None) -> Membership:
-    return require_role(actor, Role.COORDINATOR)
-
-
 def find_records(*, actor: Membership, term: str, ip_address=None) -> SubjectRecords:
     """Every situation and referral of the actor's structure that names `term`: exact
     pseudonym, initials or reference; names, contact or call-back details containing it;
     and the referrals of the situations found."""
-    _require_coordinator(actor)
+    require_role(actor, Role.COORDINATOR)
     term = clean_term(term)
     structure_id = actor.structure_id
     party_situations = Party.objects.filter(label__iexact=term).values("situation_id")

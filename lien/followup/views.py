@@ -1046,7 +1046,17 @@ def subject_request(request):
             )
             return redirect(reverse("followup:subject_request"))
         if action != "search":
-            return render(request, "400.html", {"message": _("Action inconnue.")}, status=400)
+            return render(
+                request,
+                "400.html",
+                {
+                    "message": _(
+                        "Action inconnue : « %(action)s » (attendu : search, export ou erase)."
+                    )
+                    % {"action": action[:40]}
+                },
+                status=400,
+            )
         context["records"] = subject_requests.find_records(
             actor=request.membership, term=term, ip_address=ip
         )

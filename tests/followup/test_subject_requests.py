@@ -178,6 +178,7 @@ def test_only_the_coordinator_handles_requests(team, person, login, actor_key):
 def test_unknown_action_is_a_clear_400(team, login):
     response = login(team["coordinator"]).post(URL, {"term": "Mme K.", "action": "drop"})
     assert response.status_code == 400
+    assert "« drop »" in response.content.decode()
 
 
 def test_the_coordinator_sees_how_often_warnings_were_overridden(team, login):
