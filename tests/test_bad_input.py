@@ -58,6 +58,7 @@ from lien.structures.models import OrganisationKind
 from tests.factories import OrganisationFactory, ServiceFactory, make_membership, make_territories
 from tests.jobs.factories import make_jobs
 from tests.test_permission_matrix import (
+    _PARAM,
     iter_routes,
     make_followup,
     make_notification,
@@ -677,9 +678,6 @@ def app_routes() -> dict[str, str]:
         # The REST API answers JSON and is tested against its own schema (tests/exchange).
         and not route.startswith("api/")
     }
-
-
-_PARAM = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>")
 
 
 def route_kwargs(name: str, route: str, world) -> dict:

@@ -144,7 +144,7 @@ def _perimeter(request: Request) -> engine.Perimeter:
 def _cube_rows(cube, request: Request, keys: tuple[str, ...], measures: tuple[str, ...]):
     """Sums by month × commune × keys, from the fine cube, in the engine's perimeter."""
     return (
-        engine._perimeter_rows(cube, _perimeter(request))
+        engine.perimeter_rows(cube, _perimeter(request))
         .values("month", "commune_id", *keys)
         .annotate(**{f"s_{m}": Sum(m) for m in measures})
         .values_list("month", "commune_id", *keys, *(f"s_{m}" for m in measures))

@@ -363,7 +363,7 @@ def _source(measure: Measure, perimeter: Perimeter, filters: dict | None = None,
     return area if all(_cube_has(area, c) for c in needed) else cube
 
 
-def _perimeter_rows(cube, perimeter: Perimeter):
+def perimeter_rows(cube, perimeter: Perimeter):
     """The cube rows inside a perimeter (months, structures, services, territory, choices)."""
     qs = cube.objects.filter(month__gte=perimeter.start, month__lte=perimeter.end)
     if cube in AREA_CUBES:
@@ -437,7 +437,7 @@ def _rows(measure: Measure, filters: dict, perimeter: Perimeter, column=None):
     """The cube rows a measure sums, for a perimeter and extra filters (from the area cube
     when the perimeter is wide and the question allows it)."""
     cube = _source(measure, perimeter, filters, column)
-    return _perimeter_rows(cube, perimeter).filter(_filters_q(measure, filters, cube))
+    return perimeter_rows(cube, perimeter).filter(_filters_q(measure, filters, cube))
 
 
 def _aggregate(measure: Measure):
@@ -492,7 +492,7 @@ def measure_values(requests, perimeter: Perimeter) -> dict:
         by_cube[cube][key] = (measure, aggregate)
     for cube, wanted in by_cube.items():
         aliases = {f"v{i}": key for i, key in enumerate(wanted)}
-        values = _perimeter_rows(cube, perimeter).aggregate(
+        values = perimeter_rows(cube, perimeter).aggregate(
             **{alias: wanted[key][1] for alias, key in aliases.items()}
         )
         for alias, key in aliases.items():
@@ -800,7 +800,7 @@ def measure_values_pair(requests, perimeter: Perimeter, previous: Perimeter):
             by_cube[cube][(label, request_key(code, filters))] = (measure, aggregate)
     for cube, wanted in by_cube.items():
         aliases = {f"v{i}": key for i, key in enumerate(wanted)}
-        values = _perimeter_rows(cube, both).aggregate(
+        values = perimeter_rows(cube, both).aggregate(
             **{alias: wanted[key][1] for alias, key in aliases.items()}
         )
         for alias, (label, key) in aliases.items():
