@@ -169,7 +169,8 @@ class ExperimentForm(forms.ModelForm):
 
     def __init__(self, *args, membership=None, agreement=None, **kwargs):
         super().__init__(*args, **kwargs)
-        scope = _scope(membership) or (agreement.territory if agreement else None)
+        # The site lies inside the agreement's territory (itself inside the member's).
+        scope = agreement.territory if agreement else _scope(membership)
         self.fields["territory"].scope = scope
         structures = Structure.objects.filter(is_active=True)
         if scope is not None:

@@ -10,6 +10,7 @@ workbook built in the background from the same sections.
 
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -225,6 +226,20 @@ class Experiment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):
+        from lien.territories.models import TerritoryAncestor
+
+        if (
+            self.agreement_id
+            and self.territory_id
+            and not TerritoryAncestor.objects.filter(
+                ancestor_id=self.agreement.territory_id, descendant_id=self.territory_id
+            ).exists()
+        ):
+            raise ValidationError(
+                {"territory": _("Le site est hors du territoire de la convention-cadre.")}
+            )
 
 
 class MeetingKind(models.TextChoices):

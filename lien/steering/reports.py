@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 
 from django.core.files.base import ContentFile
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -175,17 +175,12 @@ def _finance_section(scope: JobScope, report: Report, *, funder=None) -> Section
         ]
         section.tables.append(Table("Par programme", ["Programme", "Montant (€)", "Part"], rows))
     if funder is not None:
+        ids = scope.service_ids or ()
         lines = (
             Funding.objects.filter(funder=funder, starts_on__lte=end, ends_on__gte=start)
-            .filter(service_id__in=scope.service_ids or ())
-            .union(
-                Funding.objects.filter(
-                    funder=funder,
-                    starts_on__lte=end,
-                    ends_on__gte=start,
-                    post__service_id__in=scope.service_ids or (),
-                )
-            )
+            .filter(Q(service_id__in=ids) | Q(post__service_id__in=ids))
+            .select_related("program", "stage", "post", "service", "structure")
+            .order_by("starts_on")
         )
         rows = [
             [
@@ -195,7 +190,7 @@ def _finance_section(scope: JobScope, report: Report, *, funder=None) -> Section
                 fr_number(line.amount),
                 line.stage.label,
             ]
-            for line in sorted(lines, key=lambda f: f.starts_on)
+            for line in lines
         ]
         section.tables.append(
             Table(
