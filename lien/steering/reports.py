@@ -298,7 +298,24 @@ def _decisions_section(report: Report) -> Section:
     return section
 
 
-def _agreement_section(report: Report) -> Section | None:
+def _targets_table(agreement, indicators: dashboards.Board) -> Table | None:
+    """The agreement's indicator targets beside the values of the report's period."""
+    shown = {row.key: row.shown for chart in indicators.all_charts() for row in chart.rows}
+    rows = [
+        [t.indicator.label, f"{fr_number(t.value)} {t.indicator.unit}".strip(),
+         shown.get(t.indicator.code, "—"), t.note]
+        for t in agreement.targets.select_related("indicator")
+    ]  # fmt: skip
+    if not rows:
+        return None
+    return Table(
+        "Cibles d'indicateurs de la convention",
+        ["Indicateur", "Cible", "Valeur sur la période", "Précision"],
+        rows,
+    )
+
+
+def _agreement_section(report: Report, indicators: dashboards.Board) -> Section | None:
     from lien.steering.queries import observatory
 
     if report.agreement is None:
@@ -320,6 +337,9 @@ def _agreement_section(report: Report) -> Section | None:
     ]
     for b in obs.breakdowns:
         section.bars.append(Bars(b.title, b.rows))
+    targets = _targets_table(report.agreement, indicators)
+    if targets:
+        section.tables.append(targets)
     section.tables.append(
         Table(
             "Médiateurs et ETP en poste, fin de trimestre",
@@ -343,10 +363,11 @@ def biannual_content(report: Report, progress=lambda pct, step: None) -> Content
         timezone.now(),
         protected=True,
     )
-    progress(10, "Objectif d'emplois")
-    agreement = _agreement_section(report)
-    progress(25, "Emplois et professionnalisation")
+    progress(10, "Indicateurs")
     indicators = dashboards.build("indicators", perimeter, compare=False, period=period)
+    progress(20, "Objectif d'emplois")
+    agreement = _agreement_section(report, indicators)
+    progress(30, "Emplois et professionnalisation")
     content.sections.append(_jobs_section(perimeter, indicators, scope, report))
     if agreement:
         content.sections.append(agreement)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from lien.indicators.models import IndicatorDefinition
 from lien.indicators.services import indicators_load
 from lien.steering import reports
 from lien.steering.models import Report
@@ -51,6 +52,11 @@ def world(steering, login):
                  amount=20000)  # fmt: skip
     from lien.steering import services
 
+    services.agreement_target_set(
+        actor=steering["steering"], agreement=steering["agreement"],
+        indicator=IndicatorDefinition.objects.get(code="personnes-rencontrees"), value=500,
+        note="Cible annuelle",
+    )  # fmt: skip
     meeting = services.meeting_create(
         actor=steering["steering"], agreement=steering["agreement"],
         data={"held_on": when.date(), "kind": "steering"},
@@ -95,6 +101,8 @@ def test_the_biannual_report_is_generated_with_every_section(
         assert heading in text, heading
     assert "Bilan semestriel de la médiation sociale" in text
     assert "Étudier un groupement d'employeurs" in text  # the decisions
+    # The agreement's targets beside the semester's value (12 entries of 2 people).
+    assert "Personnes rencontrées 500 personnes 24 Cible annuelle" in text
     assert "Interventions 12" in text or "12 Interventions" in text
     # Three jobs created this semester: a small count, suppressed, never printed as "3".
     assert "Emplois créés et consolidés < 5" in text
