@@ -28,6 +28,7 @@ from lien.followup.models import (
     Agreement,
     CollectiveAction,
     NextStep,
+    Observation,
     Referral,
     RoutingRule,
     Situation,
@@ -130,7 +131,13 @@ def make_followup(service, *, partner, body) -> dict:
     image = io.BytesIO()
     Image.new("RGB", (8, 8), "red").save(image, format="JPEG")
     report.photo.save("p.jpg", clean_photo(SimpleUploadedFile("p.jpg", image.getvalue())))
+    # API (exchange): an observation of social watch, shared with `body`.
+    observation = Observation.objects.create(
+        **common, service=service, sector=structure.commune, level="vigilance", text="Tensions"
+    )
+    observation.shared_with.add(body)
     return {
+        "observation": observation,
         "situation": situation,
         "nextstep": NextStep.objects.create(
             situation=situation, text="Étape", due_on=today, assignee=author.user

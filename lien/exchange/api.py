@@ -67,7 +67,8 @@ acceptée.
 et répondent `{count, page, page_size, pages, results}`.
 
 **Erreurs.** Toujours `{"detail": "…", "errors": [{"field": "…", "message": "…"}]}` :
-401 jeton absent, inconnu, révoqué ou expiré ; 403 rôle ou portée insuffisants ; 404 objet
+400 corps de requête illisible (pas du JSON) ; 401 jeton absent, inconnu, révoqué ou
+expiré ; 403 rôle ou portée insuffisants ; 404 objet
 introuvable ou hors de votre périmètre ; 422 paramètre ou donnée invalide (le champ en
 cause est nommé).
 
@@ -92,7 +93,12 @@ NOT_FOR_ROLE_INDICATORS = (
 
 #: The write operations' authentication: a read-only token is refused (403).
 WRITE = TokenAuth(write=True)
-ERRORS = {401: schemas.ErrorOut, 403: schemas.ErrorOut, 422: schemas.ErrorOut}
+ERRORS = {
+    400: schemas.ErrorOut,
+    401: schemas.ErrorOut,
+    403: schemas.ErrorOut,
+    422: schemas.ErrorOut,
+}
 DETAIL_ERRORS = {**ERRORS, 404: schemas.ErrorOut}
 
 
