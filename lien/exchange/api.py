@@ -737,8 +737,10 @@ def _named(field: str):
         raise ApiError.invalid(field, " ".join(exc.messages)) from None
 
 
-def _body(payload) -> dict:
-    return payload.model_dump(mode="json", exclude_unset=True)
+def _body(payload, *, partial: bool = False) -> dict:
+    """The JSON body as the form's data: with the schema's defaults, or (a correction)
+    only what was sent."""
+    return payload.model_dump(mode="json", exclude_unset=partial)
 
 
 def _situation_by_id(request, situation_id) -> Situation:
@@ -778,7 +780,8 @@ def situation_create(request, payload: schemas.SituationIn):
 def situation_close(request, situation_id: uuid.UUID, payload: schemas.SituationCloseIn):
     """Clore un suivi avec son issue (code) et sa date (défaut : aujourd'hui)."""
     situation = _situation_by_id(request, situation_id)
-    data = {"closed_on": timezone.localdate().isoformat(), **_body(payload)}
+    data = _body(payload)
+    data["closed_on"] = data["closed_on"] or timezone.localdate().isoformat()
     form = _valid(api_forms.bind(api_forms.CloseSituationForm, data))
     followup_services.situation_close(
         actor=request.membership,
@@ -1237,7 +1240,7 @@ def collective_action_update(
         held_on=action.held_on.isoformat(),
     )
     data = {name: current.get(name) for name in schemas.CollectiveActionPatch.model_fields}
-    data.update(_body(payload))
+    data.update(_body(payload, partial=True))
     return _collective_action_save(request, data, action=action)
 
 
@@ -1344,7 +1347,7 @@ def shift_update(request, shift_id: uuid.UUID, payload: schemas.ShiftPatch):
         ends_at=local(shift.ends_at).strftime("%Y-%m-%dT%H:%M"),
     )
     data = {name: current.get(name) for name in schemas.ShiftPatch.model_fields}
-    data.update(_body(payload))
+    data.update(_body(payload, partial=True))
     form = _shift_form(request, data)
     logbook_services.shift_update(actor=request.membership, shift=shift, data=form.shift_data())
     return _shift(get_object_or_404(_shifts(request), pk=shift_id))
