@@ -541,6 +541,15 @@ def test_the_api_matrix_can_fail_own_records_are_reachable(world, client):
         "/api/interventions/": own["intervention"],
         "/api/suivis/": own["situation"],
         "/api/orientations/": own["referral"],
+        # API (exchange): reports, social watch, collective actions, shifts, jobs.
+        "/api/signalements/": own["report"],
+        "/api/veille-sociale/": own["observation"],
+        "/api/actions-collectives/": own["collective_action"],
+        "/api/tournees/": own["shift"],
+        "/api/emplois/postes/": own["post"],
+        "/api/emplois/contrats/": own["contract"],
+        "/api/emplois/financements/": own["funding"],
+        "/api/emplois/formations/": own["training"],
     }
     for method, route in api_operations(client):
         if method == "get":

@@ -345,6 +345,8 @@ def test_unknown_addresses_and_methods_answer_json(world, api):
     no_slash = assert_error_shape(client.get("/api/signalements"), 404)
     assert "/api/signalements/" in no_slash["detail"]
     assert_error_shape(client.post("/api/inconnu/x", {}), 404)
+    # The tokens page (HTML, under /api/) keeps Django's slash redirect.
+    assert client.client.get("/api/jetons").headers["Location"] == "/api/jetons/"
     wrong = client.client.delete("/api/signalements/", headers=client.headers)
     assert_error_shape(wrong, 405)
     assert "GET" in wrong["Allow"]
