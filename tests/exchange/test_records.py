@@ -360,3 +360,58 @@ def test_roles_without_a_structure_never_write_follow_up(world, api):
     assert_error_shape(funder.post("/api/suivis/", situation_body(world)), 403)
     assert not Situation.objects.filter(summary="Bruit la nuit au 3e étage").exists()
     make_membership(Role.MEDIATOR, structure=world["b"])  # B has its own team, unaffected
+
+
+def test_the_new_lists_cost_the_same_queries_for_one_record_or_many(world, api):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.test_permission_matrix import make_shift
+
+    client = api(world["m"]["coordinator"])
+    paths = [
+        "/api/signalements/",
+        "/api/veille-sociale/",
+        "/api/actions-collectives/",
+        "/api/tournees/",
+        "/api/emplois/postes/",
+        "/api/emplois/contrats/",
+        "/api/emplois/financements/",
+        "/api/emplois/formations/",
+    ]
+
+    def counts():
+        found = {}
+        for path in paths:
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(path).status_code == 200
+            found[path] = len(queries)
+        return found
+
+    service = world["service_a"]
+    author = world["m"]["coordinator"].user
+
+    def add_records():
+        common = {"structure": world["a"], "service": service, "created_by": author}
+        TechnicalReport.objects.create(
+            **common, category="lighting", commune=world["a"].commune, description="Panne",
+            routed_to=world["funder_a"], status="sent",
+        )  # fmt: skip
+        observation = Observation.objects.create(
+            **common, sector=world["a"].commune, level="info", text="Calme"
+        )
+        observation.shared_with.add(world["funder_a"])
+        action = CollectiveAction.objects.create(
+            **common, kind="awareness", title="Atelier", held_on=timezone.localdate(),
+            commune=world["a"].commune, residents=3,
+        )  # fmt: skip
+        action.partners.add(world["partner_org"])
+        make_shift(service).mediators.add(author)
+        make_jobs(service, funder=world["funder_a"])
+
+    add_records()
+    counts()  # the token's last use is recorded once a minute: not in the figures
+    one = counts()
+    for _ in range(3):
+        add_records()
+    assert counts() == one
