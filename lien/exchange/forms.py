@@ -40,8 +40,8 @@ class TokenCreateForm(forms.Form):
         choices=TokenScope.choices,
         initial=TokenScope.READ,
         help_text=_(
-            "L'écriture (saisie d'interventions) est réservée aux rattachements de médiation "
-            "ou de coordination."
+            "L'écriture (saisies des équipes ; réponses des financeurs et partenaires aux "
+            "signalements et orientations) n'est pas ouverte au pilotage ni à l'administration."
         ),
     )
     expires_in = forms.ChoiceField(
