@@ -50,6 +50,7 @@ NAV: list[NavEntry] = [
         "structures:structure_list",
         frozenset({Role.FUNDER, Role.STEERING, Role.ADMIN}),
     ),
+    NavEntry(_("Imports"), "imports:import_list", frozenset({Role.COORDINATOR, Role.ADMIN})),
     NavEntry(_("Journal d'audit"), "audit_log", frozenset({Role.COORDINATOR, Role.ADMIN})),
     NavEntry(_("Administration"), "admin:index", frozenset({Role.ADMIN})),
 ]
