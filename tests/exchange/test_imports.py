@@ -19,6 +19,7 @@ from lien.indicators import rollups
 from lien.indicators.models import ActivityCube
 from lien.jobs.models import Post
 from lien.logbook.models import Intervention, Source
+from lien.referentiel.models import ActivityType
 from lien.referentiel.services import referentiel_load
 from lien.structures.models import Organisation, Structure
 from tests.factories import ServiceFactory, make_membership, make_territories
@@ -112,6 +113,31 @@ def test_xlsx_import_reads_dates_and_numbers_as_the_sheet_types_them(place):
     assert job.state == ImportState.DONE, (job.error, job.rejects_preview)
     assert job.file_format == "xlsx"
     assert sorted(Intervention.objects.values_list("duration_minutes", flat=True)) == [10, 30]
+
+
+def test_notes_keep_their_special_characters(place):
+    note = 'Deux lignes\tavec « guillemets », un \\ et ; séparateur\nfin'
+    quoted = '"' + note.replace('"', '""') + '"'
+    lines = ["date;commune;activité;domaine;remarque",
+             f"2025-03-04;59512;veille-sociale;habitat-social;{quoted}"]  # fmt: skip
+    job = run_import(place, csv_bytes(lines))
+    assert job.state == ImportState.DONE, job.rejects_preview
+    assert Intervention.objects.get().note == note
+
+
+def test_rollups_add_up_with_entries_already_there(place):
+    """A second import into the same months and places adds to the cubes' existing rows."""
+    assert run_import(place, csv_bytes([HEADER, *ROWS[:2]])).state == ImportState.DONE
+    same_keys = ROWS[0].replace("14:30", "16:00").replace(";20;2;", ";30;5;")
+    job = run_import(place, csv_bytes([HEADER, same_keys, ROWS[2]]))
+    assert job.state == ImportState.DONE, job.rejects_preview
+    assert Intervention.objects.count() == 4
+    assert all(not lines for lines in rollups.differences().values())
+    cube = ActivityCube.objects.get(
+        commune_id=place["territories"]["roubaix"].pk,
+        activity_type_id=ActivityType.objects.get(code="gestion-conflits").pk,
+    )
+    assert (cube.interventions, cube.people_met, cube.minutes) == (2, 7, 50)
 
 
 def test_commit_updates_the_rollups_and_journals_one_event(place):

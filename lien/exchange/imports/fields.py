@@ -132,10 +132,12 @@ def time_of_day(value: str) -> datetime.time:
     return datetime.time(hour, minute, second)
 
 
-def moment(value: str, at: datetime.time | None = None) -> datetime.datetime:
+def moment(
+    value: str, at: datetime.time | None = None, *, latest: datetime.date | None = None
+) -> datetime.datetime:
     """A date with an optional time (in the same cell, or `at` from another column), made
     aware in the site's time zone; midnight when no time is given."""
-    day = date(value)
+    day = date(value, latest=latest)
     parts = value.replace("T", " ").split()
     if at is None:
         at = time_of_day(parts[1][:8]) if len(parts) > 1 else datetime.time(0)
@@ -152,6 +154,11 @@ def _zone() -> ZoneInfo:
     return _zone_cache[name]
 
 
+def _lookup_key(text: str) -> str:
+    """Case, typographic apostrophes and repeated spaces do not matter in a code or label."""
+    return " ".join(text.replace("\u2019", "'").casefold().split())
+
+
 class Lookup:
     """Codes (or labels, case-insensitive) of a vocabulary → its value, loaded once."""
 
@@ -161,10 +168,10 @@ class Lookup:
         for keys, value in pairs:
             for key in keys:
                 if key:
-                    self.values.setdefault(str(key).strip().casefold(), value)
+                    self.values.setdefault(_lookup_key(str(key)), value)
 
     def __call__(self, value: str):
-        found = self.values.get(value.casefold())
+        found = self.values.get(value.casefold()) or self.values.get(_lookup_key(value))
         if found is None:
             raise CellError(f"{self.what} inconnu·e")
         return found

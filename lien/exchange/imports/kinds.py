@@ -6,10 +6,16 @@ cell errors), `key(record)` gives its natural key (the tuple of every imported v
 `write(records)` inserts a batch. `finish()` runs once, in the same transaction, at the end.
 """
 
+import datetime
+import json
+import uuid
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
+from django.db import connection
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from lien.core.models import Role
 from lien.exchange.imports import fields as f
@@ -54,10 +60,10 @@ class Importer:
     def cell(self, values: dict[str, str], name: str, parser, default=None):
         """The parsed value of one cell, or `default` when it is empty (an error when the
         column is required)."""
-        raw = values.get(name, "")
-        if raw == "":
+        raw = values.get(name)
+        if not raw:
             if self.column(name).required:
-                self._errors.append((name, raw, "valeur obligatoire manquante"))
+                self._errors.append((name, "", "valeur obligatoire manquante"))
             return default
         try:
             return parser(raw)
@@ -143,8 +149,6 @@ class InterventionImporter(Importer):
         "emergency_handoff",
         "note",
     )
-    #: Roll-up facts are applied every this many rows (bounded memory, one pass).
-    facts_flush = 50_000
 
     def __init__(self, job):
         super().__init__(job)
@@ -179,11 +183,15 @@ class InterventionImporter(Importer):
              (("aucun", "non", "none"), "")],
             what="relais d'urgence",
         )  # fmt: skip
-        self.facts: list = []
+        self.today = timezone.localdate()
+        self.had_interventions = Intervention.objects.filter(structure=self.structure).exists()
+        self.now = timezone.now()
 
     def build(self, values):
+        # A plain namespace, not a model instance: building a million Interventions costs
+        # more than parsing them; `write` makes rows (COPY) or instances (bulk_create).
         at = self.cell(values, "time", f.time_of_day)
-        started_at = self.cell(values, "started_at", lambda v: f.moment(v, at))
+        started_at = self.cell(values, "started_at", lambda v: f.moment(v, at, latest=self.today))
         service_id = self.cell(values, "service", self.services, default=self.only_service)
         if service_id is None and not values.get("service"):
             self.refuse("service", "", "la structure a plusieurs dispositifs : indiquez lequel")
@@ -191,14 +199,11 @@ class InterventionImporter(Importer):
         qpv_id = self.cell(values, "qpv", self.qpvs)
         if qpv_id and commune_id and commune_id not in self._qpv_communes.get(qpv_id, ()):
             self.refuse("qpv", values["qpv"], "ce QPV ne couvre pas la commune indiquée")
-        return Intervention(
+        return SimpleNamespace(
             structure_id=self.structure.pk,
             service_id=service_id,
-            author_id=self.actor.user_id,
             started_at=started_at,
-            duration_minutes=self.cell(
-                values, "duration_minutes", lambda v: f.integer(v, minimum=1, maximum=720), 15
-            ),
+            duration_minutes=self.cell(values, "duration_minutes", self._duration, 15),
             commune_id=commune_id,
             qpv_id=qpv_id,
             place_type_id=self.cell(values, "place_type", self.place_types),
@@ -208,16 +213,27 @@ class InterventionImporter(Importer):
             origin=self.cell(values, "origin", self.origins, Origin.PATROL),
             timing=self.cell(values, "timing", self.timings, ""),
             form=self.cell(values, "form", self.forms, ""),
-            people_met=self.cell(
-                values, "people_met", lambda v: f.integer(v, minimum=0, maximum=5000), 1
-            ),
+            people_met=self.cell(values, "people_met", self._people, 1),
             outcome_id=self.cell(values, "outcome", self.outcomes),
             emergency_handoff=self.cell(values, "emergency_handoff", self.handoffs, ""),
-            note=self.cell(values, "note", lambda v: f.text(v, max_length=280), ""),
-            source=Source.IMPORT,
+            note=self.cell(values, "note", self._note, ""),
         )
 
+    @staticmethod
+    def _duration(value: str) -> int:
+        return f.integer(value, minimum=1, maximum=720)
+
+    @staticmethod
+    def _people(value: str) -> int:
+        return f.integer(value, minimum=0, maximum=5000)
+
+    @staticmethod
+    def _note(value: str) -> str:
+        return f.text(value, max_length=280)
+
     def existing(self, records):
+        if not self.had_interventions:  # a structure moving in: nothing to compare with
+            return set()
         moments = {r.started_at for r in records}
         rows = Intervention.objects.filter(
             structure_id=self.structure.pk, started_at__in=moments
@@ -225,19 +241,79 @@ class InterventionImporter(Importer):
         return set(rows)
 
     def write(self, records):
-        Intervention.objects.bulk_create(records, batch_size=self.batch_size)
+        fixed = {
+            "author_id": self.actor.user_id,
+            "source": Source.IMPORT,
+            "created_at": self.now,
+            "updated_at": self.now,
+        }
+        if connection.vendor == "postgresql":
+            _copy_rows(Intervention, [{**vars(r), **fixed} for r in records])
+        else:
+            Intervention.objects.bulk_create(
+                [Intervention(**vars(r), **fixed) for r in records], batch_size=500
+            )
         self.created += len(records)
-        self.facts.extend(rollups.fact_state(r) for r in records)
-        if len(self.facts) >= self.facts_flush:
-            self._apply_facts()
-
-    def _apply_facts(self):
-        rollups.apply_facts(after=self.facts)
-        self.facts = []
 
     def finish(self):
-        # The dashboards are right as soon as the import commits.
-        self._apply_facts()
+        # The dashboards are right as soon as the import commits: the cubes receive this
+        # import's rows (found by their common creation instant) in a few SQL statements.
+        rollups.apply_inserted(
+            structure_id=self.structure.pk,
+            source=Source.IMPORT,
+            author_id=self.actor.user_id,
+            created_at=self.now,
+        )
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value) -> str:
+    """One value in COPY's text format (\\N for NULL, special characters escaped)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def _copy_rows(model, rows: list[dict]) -> None:
+    """Insert `rows` (attname → value) with PostgreSQL's COPY, formatted here as text: several
+    times faster than a multi-row INSERT for large batches. Missing fields take their model
+    default; the primary key a new UUID."""
+    concrete = list(model._meta.concrete_fields)
+    defaults = {}
+    for field in concrete:
+        if field.has_default() and not callable(field.default):
+            value = field.get_default()
+            if field.get_internal_type() == "JSONField":
+                value = json.dumps(value)
+            defaults[field.attname] = value
+        elif field.get_internal_type() == "JSONField":
+            defaults[field.attname] = "[]"
+    names = [field.attname for field in concrete]
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in concrete)
+    lines = []
+    for row in rows:
+        cells = []
+        for name in names:
+            if name in row:
+                cells.append(_copy_text(row[name]))
+            elif name == "id":
+                cells.append(str(uuid.uuid4()))
+            else:
+                cells.append(_copy_text(defaults.get(name)))
+        lines.append("\t".join(cells))
+    with connection.cursor() as cursor, cursor.cursor.copy(
+        f"COPY {table} ({columns}) FROM STDIN"  # noqa: S608 — quoted identifiers only
+    ) as copy:
+        copy.write("\n".join(lines) + "\n")
 
 
 # --- partners ---------------------------------------------------------------------------------
