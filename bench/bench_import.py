@@ -196,7 +196,41 @@ def measure(args, workdir: str, url: str, setup_seconds: float) -> None:
             job = services.import_job_apply(job_id=job.pk)
         profile.print_stats("cumtime")
     else:
-        job = services.import_job_apply(job_id=job.pk)
+        from collections import Counter
+
+        from django.db import connection
+
+        spent = Counter()
+
+        def timed(execute, sql, params, many, context):
+            start = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                spent[sql.split(" ", 3)[2] if sql.startswith("INSERT") else sql[:6]] += (
+                    time.perf_counter() - start
+                )
+
+        from lien.exchange.imports import kinds
+
+        def timed_call(name, function):
+            def wrapper(*a, **k):
+                start = time.perf_counter()
+                try:
+                    return function(*a, **k)
+                finally:
+                    spent[name] += time.perf_counter() - start
+
+            return wrapper
+
+        copy_rows, commit = kinds._copy_rows, connection.commit
+        kinds._copy_rows = timed_call("COPY", copy_rows)
+        connection.commit = timed_call("COMMIT", commit)
+        try:
+            with connection.execute_wrapper(timed):
+                job = services.import_job_apply(job_id=job.pk)
+        finally:
+            kinds._copy_rows, connection.commit = copy_rows, commit
     commit_seconds = time.perf_counter() - t
     if job.state != ImportState.DONE:
         sys.exit(f"commit: {job.state} {job.error} {job.rejects_preview[:5]}")
@@ -216,6 +250,9 @@ def measure(args, workdir: str, url: str, setup_seconds: float) -> None:
     print(f"  import (validation + écriture){commit_seconds:8.1f} s   {rows / commit_seconds:9,.0f} lignes/s")
     total = validate_seconds + commit_seconds
     print(f"  dry run + import              {total:8.1f} s   {rows / total:9,.0f} lignes/s")
+    if not args.profile:
+        detail = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in spent.most_common(6))
+        print(f"    dont SQL : {detail}")
     print(f"  interventions créées          {created:>9,}")
     print(f"  agrégats ≠ faits              {differences:>9}   (contrôle en {check_seconds:.1f} s)")
     print("  cible : ≥ 5 000 lignes/s pour validation + écriture sur PostgreSQL")  # noqa: RUF001
