@@ -61,6 +61,7 @@ from tests.test_permission_matrix import (
     _PARAM,
     iter_routes,
     make_followup,
+    make_import_job,
     make_notification,
     make_shift,
 )
@@ -126,6 +127,7 @@ def world(db, settings, tmp_path):
         team=actors["mediator2"],
     )
     objects.update(make_jobs(service, funder=landlord))
+    objects["import"] = make_import_job(actors["coordinator"])  # imports (exchange)
     world = {
         "territories": territories,
         "service": service,
@@ -616,12 +618,20 @@ ACTION_ROUTES = {
     "account_sessions_end": "mediator",
     "team_resend": "coordinator",
     "team_remove": "coordinator",
+    # Imports (exchange): starting the commit of a checked file.
+    "imports:import_commit": "coordinator",
 }
 
 #: Forms reached by a link whose token is the permission, or that need a session state the
 #: test cannot give without the account pages' own fixtures (tests/core/test_two_factor.py):
 #: only their URL parameters are tested here.
-OTHER_FORM_ROUTES = {"account_invitation": None, "account_two_factor_verify": "mediator"}
+OTHER_FORM_ROUTES = {
+    "account_invitation": None,
+    "account_two_factor_verify": "mediator",
+    # Imports (exchange): the upload (a file) and the column mapping (choices among the
+    # file's headers) are tested with malformed files in tests/exchange/test_imports.py.
+    "imports:import_map": "coordinator",
+}
 
 #: Pages read by GET, and who reads them. Their filter forms get bad query strings.
 READ_ROUTES = {
@@ -659,6 +669,10 @@ READ_ROUTES = {
     "jobs:post_detail": "coordinator",
     "jobs:mediator_list": "coordinator",
     "jobs:training_list": "coordinator",
+    # Imports (exchange): the list also takes the upload by POST (see OTHER_FORM_ROUTES).
+    "imports:import_list": "coordinator",
+    "imports:import_detail": "coordinator",
+    "imports:import_report": "coordinator",
 }
 #: Reads a page journals whatever the query (a search in nominative records).
 GET_JOURNALED = {"followup:subject_request": frozenset({AuditAction.READ})}
