@@ -71,12 +71,17 @@ def database_url(args, workdir: str) -> tuple[str, callable]:
     return f"{server}/{name}", drop
 
 
+#: Origins by code and by label (with a typographic apostrophe, as a spreadsheet types it).
+ORIGINS = ("patrol", "Sollicitation d’un habitant ou usager", "resident")
+
+
 def write_csv(path: Path, rows: int, vocab: dict) -> None:
     import datetime
 
-    rng = random.Random(7)  # noqa: S311 — synthetic data
+    rng = random.Random(7)
     start = datetime.datetime.combine(
-        datetime.date.today() - datetime.timedelta(days=1), datetime.time(18, 0)
+        datetime.date.today() - datetime.timedelta(days=1),  # noqa: DTZ011 — local dates
+        datetime.time(18, 0),
     )
     communes, qpv_of = vocab["communes"], vocab["qpv_of"]
     with path.open("w", encoding="utf-8", newline="") as out:
@@ -91,7 +96,7 @@ def write_csv(path: Path, rows: int, vocab: dict) -> None:
                 f"{day};{when:%H:%M};{rng.choice((10, 15, 20, 30, 45))};{commune};{qpv};"
                 f"{rng.choice(vocab['activities'])};{rng.choice(vocab['domains'])};"
                 f"{rng.choice(vocab['situations'])};{rng.choice(vocab['outcomes'])};"
-                f"{rng.randint(1, 6)};{rng.choice(('patrol', 'Sollicitation d’un habitant ou usager', 'resident'))};"
+                f"{rng.randint(1, 6)};{rng.choice(ORIGINS)};"
                 f"{rng.choice(('', 'real_time', 'Différé'))}\r\n"
             )
 
@@ -149,8 +154,10 @@ def measure(args, workdir: str, url: str, setup_seconds: float) -> None:
     vocab = {
         "communes": communes[: args.communes],
         "qpv_of": qpv_of,
-        "activities": list(ref.ActivityType.objects.values_list("code", flat=True))
-        + ["Présence active de proximité"],
+        "activities": [
+            *ref.ActivityType.objects.values_list("code", flat=True),
+            "Présence active de proximité",
+        ],
         "domains": list(ref.Domain.objects.values_list("code", flat=True)),
         "situations": [*ref.SituationCategory.objects.values_list("code", flat=True), ""],
         "outcomes": [*ref.Outcome.objects.values_list("label", flat=True), ""],
@@ -246,8 +253,12 @@ def measure(args, workdir: str, url: str, setup_seconds: float) -> None:
     print(f"  préparation de la base        {setup_seconds:8.1f} s")
     print(f"  génération du CSV             {generate_seconds:8.1f} s")
     print(f"  dépôt + correspondance        {upload_seconds:8.2f} s")
-    print(f"  vérification (dry run)        {validate_seconds:8.1f} s   {rows / validate_seconds:9,.0f} lignes/s")
-    print(f"  import (validation + écriture){commit_seconds:8.1f} s   {rows / commit_seconds:9,.0f} lignes/s")
+    rate = "{:9,.0f} lignes/s".format
+    dry = rate(rows / validate_seconds)
+    print(f"  vérification (dry run)        {validate_seconds:8.1f} s   {dry}")
+    print(
+        f"  import (validation + écriture){commit_seconds:8.1f} s   {rate(rows / commit_seconds)}"
+    )
     total = validate_seconds + commit_seconds
     print(f"  dry run + import              {total:8.1f} s   {rows / total:9,.0f} lignes/s")
     if not args.profile:
@@ -255,7 +266,7 @@ def measure(args, workdir: str, url: str, setup_seconds: float) -> None:
         print(f"    dont SQL : {detail}")
     print(f"  interventions créées          {created:>9,}")
     print(f"  agrégats ≠ faits              {differences:>9}   (contrôle en {check_seconds:.1f} s)")
-    print("  cible : ≥ 5 000 lignes/s pour validation + écriture sur PostgreSQL")  # noqa: RUF001
+    print("  cible : ≥ 5 000 lignes/s pour validation + écriture sur PostgreSQL")
 
 
 if __name__ == "__main__":

@@ -6,10 +6,12 @@ snapshotted before and compared after.
 
 import datetime
 import io
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import Workbook
 
 from lien.core.models import AuditAction, AuditEvent, Role
@@ -104,7 +106,8 @@ def test_xlsx_import_reads_dates_and_numbers_as_the_sheet_types_them(place):
     book = Workbook()
     sheet = book.active
     sheet.append(["Date", "Commune (code INSEE)", "Activité", "Domaine", "Durée (minutes)"])
-    sheet.append([datetime.datetime(2025, 1, 2, 10, 15), 59512, "gestion-conflits",
+    naive = datetime.datetime(2025, 1, 2, 10, 15)  # noqa: DTZ001 — a spreadsheet has no zone
+    sheet.append([naive, 59512, "gestion-conflits",
                   "habitat-social", 30])  # fmt: skip
     sheet.append([datetime.date(2025, 1, 3), "59350", "veille-sociale", "espaces-publics", 10.0])
     buffer = io.BytesIO()
@@ -116,7 +119,7 @@ def test_xlsx_import_reads_dates_and_numbers_as_the_sheet_types_them(place):
 
 
 def test_notes_keep_their_special_characters(place):
-    note = 'Deux lignes\tavec « guillemets », un \\ et ; séparateur\nfin'
+    note = "Deux lignes\tavec « guillemets », un \\ et ; séparateur\nfin"
     quoted = '"' + note.replace('"', '""') + '"'
     lines = ["date;commune;activité;domaine;remarque",
              f"2025-03-04;59512;veille-sociale;habitat-social;{quoted}"]  # fmt: skip
@@ -175,7 +178,10 @@ BAD_FILES = {
     "binary": (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "image PNG"),
     "random-binary": (bytes(range(256)) * 8, "octets binaires"),
     "utf16": ("date;commune\n".encode("utf-16"), "UTF-16"),
-    "not-utf8-nor-cp1252": (b"date;commune\n2025-01-01;59\x81350\n", "ni en UTF-8 ni en Windows-1252"),
+    "not-utf8-nor-cp1252": (
+        b"date;commune\n2025-01-01;59\x81350\n",
+        "ni en UTF-8 ni en Windows-1252",
+    ),
     "header-only-then-broken-xlsx": (b"PK\x03\x04garbage" * 10, "XLSX est illisible"),
     "duplicate-headers": (b"date;date\n2025-01-01;2025-01-02\n", "apparaît deux fois"),
 }  # fmt: skip
@@ -188,7 +194,9 @@ def test_unreadable_file_is_refused_at_upload_and_writes_nothing(place, case):
     jobs_before = ImportJob.objects.count()
     with pytest.raises(services.ValidationError) as exc:
         services.import_job_create(
-            actor=place["coordinator"], kind=ImportKind.INTERVENTIONS, upload=upload("x.csv", content)
+            actor=place["coordinator"],
+            kind=ImportKind.INTERVENTIONS,
+            upload=upload("x.csv", content),
         )
     assert message in " ".join(exc.value.message_dict["file"])
     assert counts() == before
@@ -231,7 +239,7 @@ def rejects(job) -> list[tuple]:
 
 
 def test_unknown_codes_dates_out_of_range_and_duplicates_are_each_reported(place):
-    tomorrow = datetime.date.today() + datetime.timedelta(days=2)
+    tomorrow = timezone.localdate() + datetime.timedelta(days=2)
     lines = [
         HEADER,
         ROWS[0],
@@ -273,7 +281,9 @@ def test_duplicate_of_an_existing_row_is_refused(place):
 
 
 def test_full_report_is_downloadable_with_every_rejected_cell(place, client):
-    lines = [HEADER] + [f"2025-03-04;10:00;{90000 + i};jonglage;habitat-social;;;;" for i in range(150)]
+    lines = [HEADER] + [
+        f"2025-03-04;10:00;{90000 + i};jonglage;habitat-social;;;;" for i in range(150)
+    ]
     job = run_import(place, csv_bytes(lines))
     assert job.rows_rejected == 150
     assert len(job.rejects_preview) == 100  # the page shows the first 100 cells
@@ -332,9 +342,8 @@ def test_posts_import(place):
     content = csv_bytes(["intitulé;etp;état", "Médiateur social;1;pourvu", "Agent d'ambiance;0,5;"])
     job = run_import(place, content, kind=ImportKind.POSTS)
     assert job.state == ImportState.DONE, job.rejects_preview
-    assert sorted(Post.objects.filter(structure=place["structure"]).values_list("fte", "status")) == [
-        (pytest.approx(0.5), "open"), (1, "filled")
-    ]  # fmt: skip
+    posts = Post.objects.filter(structure=place["structure"])
+    assert sorted(posts.values_list("fte", "status")) == [(Decimal("0.5"), "open"), (1, "filled")]
     again = run_import(place, content, kind=ImportKind.POSTS)
     assert again.state == ImportState.REJECTED  # already there
 
@@ -404,7 +413,7 @@ def test_pages_walk_through_upload_mapping_dry_run_and_commit(place, client):
     page = client.get(reverse("imports:import_detail", kwargs={"pk": job.pk})).content.decode()
     assert "Correspondance des colonnes" in page
     assert "Date (obligatoire)" in page
-    form = {name: header for name, header in job.mapping.items()}
+    form = dict(job.mapping)
     response = client.post(reverse("imports:import_map", kwargs={"pk": job.pk}), form)
     assert response.status_code == 302
     page = client.get(reverse("imports:import_detail", kwargs={"pk": job.pk})).content.decode()

@@ -43,7 +43,7 @@ class Outcome:
             )
 
 
-class RollbackImport(Exception):  # noqa: N818 — a signal, not an error
+class RollbackImport(Exception):
     """Raised inside the commit's transaction when a row is rejected: nothing is kept."""
 
     def __init__(self, outcome: Outcome):

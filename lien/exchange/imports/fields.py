@@ -37,7 +37,7 @@ class Column:
 
 
 def normalise_header(text: str) -> str:
-    """"Date de l'intervention " → "date de l intervention" (for guessing the mapping)."""
+    """ "Date de l'intervention " → "date de l intervention" (for guessing the mapping)."""
     decomposed = unicodedata.normalize("NFKD", text)
     plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
     return " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
@@ -180,7 +180,10 @@ class Lookup:
 def reference_lookup(model, *, what: str) -> Lookup:
     """A référentiel's items by code or label (inactive ones too: history uses them)."""
     return Lookup(
-        (((code, label), pk) for pk, code, label in model.objects.values_list("pk", "code", "label")),
+        (
+            ((code, label), pk)
+            for pk, code, label in model.objects.values_list("pk", "code", "label")
+        ),
         what=what,
     )
 

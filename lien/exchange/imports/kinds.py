@@ -310,9 +310,10 @@ def _copy_rows(model, rows: list[dict]) -> None:
             else:
                 cells.append(_copy_text(defaults.get(name)))
         lines.append("\t".join(cells))
-    with connection.cursor() as cursor, cursor.cursor.copy(
-        f"COPY {table} ({columns}) FROM STDIN"  # noqa: S608 — quoted identifiers only
-    ) as copy:
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
         copy.write("\n".join(lines) + "\n")
 
 
@@ -368,7 +369,7 @@ def _siret(value: str) -> str:
     digits = normalise_siret(value)
     try:
         validate_siret(digits)
-    except Exception as exc:  # noqa: BLE001 — a ValidationError with a French message
+    except Exception as exc:
         raise CellError(" ".join(getattr(exc, "messages", [str(exc)])).rstrip(".")) from None
     return digits
 
@@ -378,7 +379,7 @@ def _email(value: str) -> str:
 
     try:
         validate_email(value)
-    except Exception:  # noqa: BLE001
+    except Exception:
         raise CellError("adresse e-mail invalide") from None
     return value.lower()
 

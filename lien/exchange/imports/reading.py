@@ -160,7 +160,7 @@ class _XlsxRows:
 
         try:
             self.workbook = load_workbook(raw, read_only=True, data_only=True)
-        except Exception:  # noqa: BLE001 — openpyxl raises many kinds for a broken archive
+        except Exception:
             raise FileError(
                 "Ce classeur XLSX est illisible (archive endommagée ou autre format renommé)."
             ) from None

@@ -23,11 +23,10 @@ from django.utils import timezone
 
 from lien.core import audit
 from lien.core.models import AuditAction, Membership, Role
-from lien.core.permissions import require_role
 from lien.exchange.imports import engine
+from lien.exchange.imports.fields import guess_mapping
 from lien.exchange.imports.kinds import IMPORTERS
 from lien.exchange.imports.reading import FileError, inspect
-from lien.exchange.imports.fields import guess_mapping
 from lien.exchange.models import ImportJob, ImportKind, ImportState
 
 logger = logging.getLogger(__name__)
