@@ -454,3 +454,30 @@ def test_bad_upload_shows_the_reason_on_the_page(place, client):
     )
     assert response.status_code == 400
     assert "octets binaires" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_commit_progress_is_visible_outside_its_transaction_on_postgresql(settings, tmp_path):
+    """The page reads the progress while the commit's transaction is still open."""
+    from django.db import connection, connections, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the progress shows at the end")
+    settings.MEDIA_ROOT = tmp_path / "media"
+    coordinator = make_membership(Role.COORDINATOR, structure=ServiceFactory().structure)
+    job = services.import_job_create(
+        actor=coordinator, kind=ImportKind.INTERVENTIONS, upload=upload("a.csv", b"date\n1\n")
+    )
+    progress = services._SideProgress(job)
+    try:
+        with transaction.atomic():
+            # The commit's own writes (never the job's row, which the progress updates).
+            Intervention.objects.filter(pk__in=[]).delete()
+            progress(0.42)
+            seen = connections.create_connection("default")  # another reader, as the page is
+            with seen.cursor() as cursor:
+                cursor.execute("SELECT progress FROM exchange_importjob WHERE id = %s", [job.pk])
+                assert cursor.fetchone()[0] == 42
+            seen.close()
+    finally:
+        progress.close()
