@@ -481,3 +481,19 @@ def test_commit_progress_is_visible_outside_its_transaction_on_postgresql(settin
             seen.close()
     finally:
         progress.close()
+
+
+def test_mapping_errors_are_named_on_the_page(place, client):
+    job = services.import_job_create(
+        actor=place["coordinator"], kind=ImportKind.INTERVENTIONS,
+        upload=upload("a.csv", csv_bytes([HEADER, ROWS[0]])),
+    )  # fmt: skip
+    client.force_login(place["coordinator"].user)
+    form = {**job.mapping, "domain": "", "duration_minutes": "date"}
+    response = client.post(reverse("imports:import_map", kwargs={"pk": job.pk}), form)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "« Domaine » est obligatoire" in page
+    assert "est déjà associée à « Date »" in page
+    job.refresh_from_db()
+    assert job.state == ImportState.UPLOADED

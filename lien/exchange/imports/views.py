@@ -5,7 +5,7 @@ other role is refused (403). A job of another structure is a 404.
 """
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -92,8 +92,6 @@ def import_map(request, pk):
             services.import_job_map(actor=request.membership, job=job, mapping=form.mapping())
         except ValidationError as exc:
             _errors_into(form, exc)
-        except PermissionDenied:
-            raise
         else:
             return redirect("imports:import_detail", pk=job.pk)
     context = {"job": job, "importer": IMPORTERS[job.kind], "form": form}
