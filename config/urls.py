@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("lien.jobs.urls")),
     path("", include("lien.steering.urls")),
     path("", include("lien.notifications.urls")),
+    path("donnees/imports/", include("lien.exchange.imports.urls")),
     path("api/jetons/", include("lien.exchange.urls")),
     path("api/", include("lien.exchange.api")),
     path("admin/", admin.site.urls),

@@ -62,6 +62,7 @@ from tests.test_permission_matrix import (
     _PARAM,
     iter_routes,
     make_followup,
+    make_import_job,
     make_notification,
     make_shift,
 )
@@ -129,6 +130,7 @@ def world(db, settings, tmp_path):
     )
     objects.update(make_jobs(service, funder=landlord))
     objects.update(make_steering(territories["region"], service=service, funder=landlord))
+    objects["import"] = make_import_job(actors["coordinator"])  # imports (exchange)
     world = {
         "territories": territories,
         "service": service,
@@ -700,12 +702,20 @@ ACTION_ROUTES = {
     "team_resend": "coordinator",
     "team_remove": "coordinator",
     "steering:target_delete": "steering",
+    # Imports (exchange): starting the commit of a checked file.
+    "imports:import_commit": "coordinator",
 }
 
 #: Forms reached by a link whose token is the permission, or that need a session state the
 #: test cannot give without the account pages' own fixtures (tests/core/test_two_factor.py):
 #: only their URL parameters are tested here.
-OTHER_FORM_ROUTES = {"account_invitation": None, "account_two_factor_verify": "mediator"}
+OTHER_FORM_ROUTES = {
+    "account_invitation": None,
+    "account_two_factor_verify": "mediator",
+    # Imports (exchange): the upload (a file) and the column mapping (choices among the
+    # file's headers) are tested with malformed files in tests/exchange/test_imports.py.
+    "imports:import_map": "coordinator",
+}
 
 #: Pages read by GET, and who reads them. Their filter forms get bad query strings.
 READ_ROUTES = {
@@ -749,6 +759,10 @@ READ_ROUTES = {
     "steering:generated_report_detail": "coordinator",
     "steering:generated_report_pdf": "coordinator",
     "steering:generated_report_xlsx": "coordinator",
+    # Imports (exchange): the list also takes the upload by POST (see OTHER_FORM_ROUTES).
+    "imports:import_list": "coordinator",
+    "imports:import_detail": "coordinator",
+    "imports:import_report": "coordinator",
 }
 #: Reads a page journals whatever the query (a search in nominative records).
 GET_JOURNALED = {"followup:subject_request": frozenset({AuditAction.READ})}

@@ -171,6 +171,28 @@ def make_api_token(membership):
     return token
 
 
+# --- imports (exchange) ---------------------------------------------------------------------
+
+
+def make_import_job(membership):
+    """A checked import of `membership`'s structure, with rejected rows and their report."""
+    from django.core.files.base import ContentFile
+
+    from lien.exchange.models import ImportJob, ImportKind, ImportState
+
+    job = ImportJob(
+        owner=membership.user, membership=membership, structure_id=membership.structure_id,
+        kind=ImportKind.INTERVENTIONS, original_name="historique.csv", file_format="csv",
+        encoding="utf-8", delimiter=";", headers=["date", "commune"],
+        mapping={"started_at": "date", "commune": "commune"}, state=ImportState.REJECTED,
+        rows_read=1, rows_rejected=1,
+    )  # fmt: skip
+    job.file.save("source", ContentFile(b"date;commune\n2025-01-01;99999\n"), save=False)
+    job.report.save("rejets.csv", ContentFile(b"ligne;colonne\n2;B\n"), save=False)
+    job.save()
+    return job
+
+
 class FreshToken:
     """A referral's current signed-link token (an action may have renewed the link)."""
 
@@ -197,7 +219,8 @@ def make_shift(service):
 
 
 @pytest.fixture
-def world(db):
+def world(db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
     territories = make_territories()
     structure_a = StructureFactory(name="Structure Alpha", commune=territories["arras"])
     structure_b = StructureFactory(name="Structure Bêta secrète", commune=territories["roubaix"])
@@ -247,6 +270,9 @@ def world(db):
     # coordinator may revoke their own.
     objects_b["apitoken"] = make_api_token(objects_b["team"])
     objects_a["apitoken"] = make_api_token(actors["coordinator(A)"])
+    # Imports (exchange): one checked import of each structure.
+    objects_b["import"] = make_import_job(make_membership(Role.COORDINATOR, structure=structure_b))
+    objects_a["import"] = make_import_job(actors["coordinator(A)"])
     # Signed links: A's own token opens A's referral; used on B's referral it must not.
     objects_a["token"] = FreshToken(objects_a["referral"])
     objects_b["token"] = objects_a["token"]

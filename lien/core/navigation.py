@@ -54,6 +54,7 @@ NAV: list[NavEntry] = [
     NavEntry(
         _("Bilans"), "steering:generated_report_list", frozenset({Role.COORDINATOR, Role.STEERING})
     ),
+    NavEntry(_("Imports"), "imports:import_list", frozenset({Role.COORDINATOR, Role.ADMIN})),
     NavEntry(_("Journal d'audit"), "audit_log", frozenset({Role.COORDINATOR, Role.ADMIN})),
     NavEntry(_("Administration"), "admin:index", frozenset({Role.ADMIN})),
 ]
