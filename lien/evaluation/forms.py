@@ -137,6 +137,7 @@ class AvoidedCostForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=EVIDENCE_MAX,
         validators=[reject_markup],
+        error_messages={"required": _("Les hypothèses de l'estimation sont obligatoires.")},
         help_text=_(
             "Obligatoires : source du coût unitaire, de la quantité, et limites de "
             "l'estimation. Elles sont toujours affichées avec le montant."
