@@ -55,6 +55,7 @@ from lien.referentiel.models import (
 )
 from lien.referentiel.services import referentiel_load
 from lien.structures.models import OrganisationKind
+from tests.evaluation.factories import make_evaluation  # evaluation
 from tests.factories import OrganisationFactory, ServiceFactory, make_membership, make_territories
 from tests.jobs.factories import make_jobs
 from tests.test_permission_matrix import (
@@ -126,6 +127,7 @@ def world(db, settings, tmp_path):
         team=actors["mediator2"],
     )
     objects.update(make_jobs(service, funder=landlord))
+    objects.update(make_evaluation(service))  # evaluation, avoided_cost, survey, survey_token
     world = {
         "territories": territories,
         "service": service,
@@ -380,6 +382,54 @@ def practice_review_post(world) -> dict:
     }
 
 
+# Evaluation of social utility (lien/evaluation).
+def evaluation_post(world) -> dict:
+    return {"service": str(world["service"].pk), "starts_on": "2024-01-01", "ends_on": "2024-06-30"}
+
+
+def evaluation_edit_post(world) -> dict:
+    return {"starts_on": "2023-01-01", "ends_on": "2023-12-31", "state": "draft"}
+
+
+def evaluation_assess_post(world) -> dict:
+    from lien.referentiel.models import UtilityRegister
+
+    data = {}
+    for code in UtilityRegister.objects.values_list("code", flat=True):
+        data[f"level_{code}"] = "3"
+        data[f"evidence_{code}"] = "Réunions de quartier régulières avec le bailleur."
+    return data
+
+
+def avoided_cost_post(world) -> dict:
+    from lien.referentiel.models import UtilityRegister
+
+    register = UtilityRegister.objects.get(code="contribution-economique")
+    return {
+        "register": str(register.pk),
+        "label": "Dégradations évitées",
+        "unit_cost": "150",
+        "indicator": "",
+        "manual_quantity": "4",
+        "assumptions": "Coût moyen d'une réparation déclaré par le bailleur (2024).",
+    }
+
+
+def survey_post(world) -> dict:
+    return {
+        "service": str(world["service"].pk),
+        "audience": "partners",
+        "title": "Enquête partenaires",
+        "opens_on": "2024-01-01",
+        "closes_on": "2024-02-01",
+    }
+
+
+def survey_answer_post(world) -> dict:
+    answers = dict.fromkeys(("q_cohesion", "q_tranquillity", "q_innovation", "q_recognition"), "4")
+    return {**answers, "comment": "Présence appréciée le soir."}
+
+
 def _reopen_referral(world) -> None:
     """An accepted answer moved the referral on: the next case answers it afresh."""
     Referral.objects.filter(pk=world["objects"]["referral"].pk).update(status="sent")
@@ -551,6 +601,13 @@ FORM_ROUTES = [
     FormRoute("jobs:training_edit", "coordinator", training_post),
     FormRoute("jobs:practice_review_create", "coordinator", practice_review_post),
     FormRoute("jobs:practice_review_edit", "coordinator", practice_review_post),
+    # Evaluation of social utility (lien/evaluation).
+    FormRoute("evaluation:evaluation_create", "coordinator", evaluation_post),
+    FormRoute("evaluation:evaluation_edit", "coordinator", evaluation_edit_post),
+    FormRoute("evaluation:evaluation_assess", "coordinator", evaluation_assess_post),
+    FormRoute("evaluation:avoided_cost_create", "coordinator", avoided_cost_post),
+    FormRoute("evaluation:survey_create", "coordinator", survey_post),
+    FormRoute("evaluation:survey_answer", None, survey_answer_post),
     FormRoute(
         "switch_membership",
         "mediator",
@@ -616,6 +673,8 @@ ACTION_ROUTES = {
     "account_sessions_end": "mediator",
     "team_resend": "coordinator",
     "team_remove": "coordinator",
+    # Evaluation of social utility (lien/evaluation).
+    "evaluation:avoided_cost_delete": "coordinator",
 }
 
 #: Forms reached by a link whose token is the permission, or that need a session state the
@@ -659,6 +718,10 @@ READ_ROUTES = {
     "jobs:post_detail": "coordinator",
     "jobs:mediator_list": "coordinator",
     "jobs:training_list": "coordinator",
+    # Evaluation of social utility (lien/evaluation).
+    "evaluation:evaluation_list": "coordinator",
+    "evaluation:evaluation_detail": "funder",
+    "evaluation:survey_detail": "coordinator",
 }
 #: Reads a page journals whatever the query (a search in nominative records).
 GET_JOURNALED = {"followup:subject_request": frozenset({AuditAction.READ})}

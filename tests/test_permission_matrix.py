@@ -37,6 +37,7 @@ from lien.followup.photos import clean_photo
 from lien.logbook.models import Intervention, Shift
 from lien.notifications.services import notify
 from lien.referentiel.models import ActivityType, Domain, RequestTheme
+from tests.evaluation.factories import make_evaluation  # evaluation
 from tests.factories import (
     OrganisationFactory,
     ServiceFactory,
@@ -51,6 +52,8 @@ PUBLIC_ROUTES = {"healthz", "login", "logout", "account_password_reset"}
 # Opened by a link whose token is the permission (tested in tests/core/test_accounts.py),
 # or ending the session the matrix runs in (every later answer would be a login redirect).
 OWN_TOKEN_OR_SESSION_ROUTES = {"account_invitation", "account_sessions_end"}
+# Evaluation: the public survey, whose link's token is the permission (tests/evaluation).
+OWN_TOKEN_OR_SESSION_ROUTES |= {"evaluation:survey_answer"}
 REFUSED = {403, 404, 405}
 
 
@@ -220,6 +223,8 @@ def world(db):
     objects_b.update(make_followup(service_b, partner=other_partner, body=funder_b))
     # Jobs: B's post, person, contract and funding line (funded by B's funder).
     objects_b.update(make_jobs(service_b, funder=funder_b))
+    # Evaluation: B's evaluation, avoided-cost estimate and survey.
+    objects_b.update(make_evaluation(service_b))
     objects_a = {
         "structure": structure_a,
         "service": service_a,
@@ -229,6 +234,7 @@ def world(db):
         "team": make_membership(Role.MEDIATOR, structure=structure_a),
         **make_followup(service_a, partner=other_partner, body=funder_a),
         **make_jobs(service_a, funder=funder_a),
+        **make_evaluation(service_a),
     }
     # API tokens belong to one person: B's is refused to everyone else, and A's
     # coordinator may revoke their own.
