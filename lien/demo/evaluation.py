@@ -4,7 +4,8 @@ For "Trait d'Union Médiation" (Roubaix), through the evaluation services: a fin
 evaluation of its first service over the last six whole months (a self-assessment on each
 CITER register, an avoided cost computed from the real-time conflicts indicator and one
 typed by hand), a draft for the current semester, a residents' survey with enough answers
-to show its results and a partners' survey with too few (shown "< 5 réponses"). Re-running
+to show its results and a partners' survey with too few (shown "< 5 réponses"), still open
+so that its public link can be tried. Re-running
 adds nothing.
 """
 
@@ -121,7 +122,8 @@ def demo_evaluation(seed: int = 2026) -> int:
         actor=coordinator,
         service=service,
         data={"audience": "partners", "title": "Enquête auprès des partenaires",
-              "opens_on": start, "closes_on": end},
+              "opens_on": start,
+              "closes_on": _months(this_month, 1)},
     )  # fmt: skip
     days = (end - start).days
     for survey, count in ((residents, 23), (partners, 3)):

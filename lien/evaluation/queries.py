@@ -27,6 +27,7 @@ from lien.evaluation.models import (
 )
 from lien.indicators import engine
 from lien.indicators.dashboards import _indicator_text as indicator_text
+from lien.indicators.dashboards import fr_number
 from lien.indicators.models import IndicatorDefinition
 from lien.referentiel.models import UtilityRegister
 
@@ -231,6 +232,13 @@ def _avoided_costs(evaluations, protected: bool) -> dict[int, list[dict]]:
     return out
 
 
+def _fr_quantity(quantity) -> str:
+    value = Decimal(quantity)
+    if value == value.to_integral_value():
+        return fr_number(int(value))
+    return f"{value.normalize():f}".replace(".", ",")
+
+
 def _estimate_row(estimate: AvoidedCostEstimate, computed: dict, protected: bool) -> dict:
     quantity = estimate.manual_quantity
     quantity_text = None
@@ -248,7 +256,7 @@ def _estimate_row(estimate: AvoidedCostEstimate, computed: dict, protected: bool
     if quantity is not None:
         amount = (Decimal(quantity) * estimate.unit_cost).quantize(CENT)
     if quantity_text is None:
-        quantity_text = "données indisponibles" if quantity is None else str(quantity)
+        quantity_text = "données indisponibles" if quantity is None else _fr_quantity(quantity)
     return {
         "pk": estimate.pk,
         "label": estimate.label,
