@@ -720,7 +720,7 @@ READ_ROUTES = {
     "jobs:training_list": "coordinator",
     # Evaluation of social utility (lien/evaluation).
     "evaluation:evaluation_list": "coordinator",
-    "evaluation:evaluation_detail": "funder",
+    "evaluation:evaluation_detail": "coordinator",
     "evaluation:survey_detail": "coordinator",
 }
 #: Reads a page journals whatever the query (a search in nominative records).

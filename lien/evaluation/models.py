@@ -90,14 +90,18 @@ LIKERT_VALIDATORS = [MinValueValidator(1), MaxValueValidator(5)]
 
 class EvaluationQuerySet(models.QuerySet):
     def visible_to(self, membership):
-        """The evaluations of the services the membership sees: its structure's (members),
-        the services it commissions (funders), those of its territory (steering); all for
+        """The evaluations of the services the membership sees: its structure's, drafts
+        included (members); the *final* ones of the services it commissions (funders) or of
+        its territory (steering) — a draft is the structure's work in progress; all for
         administrators; none for partners."""
         if membership is None or membership.role == Role.PARTNER:
             return self.none()
         if membership.role == Role.ADMIN:
             return self
-        return self.filter(service_id__in=_service_scope(membership))
+        visible = self.filter(service_id__in=_service_scope(membership))
+        if membership.role in (Role.MEDIATOR, Role.COORDINATOR):
+            return visible
+        return visible.filter(state=EvaluationState.FINAL)
 
     def overlapping(self, start, end):
         return self.filter(starts_on__lte=end, ends_on__gte=start)

@@ -21,6 +21,7 @@ from lien.evaluation.models import (
     QUESTION_FIELDS,
     AvoidedCostEstimate,
     Evaluation,
+    EvaluationState,
     SelfAssessment,
     Survey,
     SurveyResponse,
@@ -66,6 +67,8 @@ def evaluation_update(
 ) -> Evaluation:
     """Change the period or the state (finalise it, or back to draft to correct it)."""
     require_manage_structure(actor, evaluation.service.structure)
+    if evaluation.is_final and data.get("state", EvaluationState.FINAL) == EvaluationState.FINAL:
+        raise ValidationError(FINAL_REFUSED)
     before = audit.snapshot(evaluation)
     _assign(evaluation, data, allowed=EVALUATION_FIELDS)
     evaluation.full_clean()

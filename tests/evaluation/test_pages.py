@@ -17,8 +17,13 @@ def detail(world) -> str:
     return reverse("evaluation:evaluation_detail", kwargs={"pk": world["a"]["evaluation"].pk})
 
 
+def finalise(world):
+    Evaluation.objects.filter(pk=world["a"]["evaluation"].pk).update(state="final")
+
+
 @pytest.mark.parametrize("actor", READERS_OF_A)
 def test_the_structure_its_funder_its_steering_read_the_evaluation(world, login, actor):
+    finalise(world)
     client = login(world[actor])
     response = client.get(detail(world))
     assert response.status_code == 200
@@ -30,6 +35,7 @@ def test_the_structure_its_funder_its_steering_read_the_evaluation(world, login,
 
 @pytest.mark.parametrize("actor", OUTSIDERS_OF_A)
 def test_others_never_reach_the_evaluation(world, login, actor):
+    finalise(world)
     client = login(world[actor])
     assert client.get(detail(world)).status_code in REFUSED
     listing = client.get(reverse("evaluation:evaluation_list"))
@@ -49,10 +55,19 @@ def test_others_never_reach_the_evaluation(world, login, actor):
 def test_outside_readers_get_protected_figures_and_no_action(
     world, login, actor, protected, can_manage
 ):
+    finalise(world)
     response = login(world[actor]).get(detail(world))
     assert response.context["protected"] is protected
     assert response.context["can_manage"] is can_manage
-    assert ("Auto-évaluation</a>" in response.content.decode()) is can_manage
+    assert ("Repasser en brouillon</a>" in response.content.decode()) is can_manage
+
+
+@pytest.mark.parametrize("actor", ["city_member", "steering_nord"])
+def test_a_draft_stays_inside_the_structure(world, login, actor):
+    client = login(world[actor])
+    assert client.get(detail(world)).status_code == 404
+    listing = client.get(reverse("evaluation:evaluation_list")).content.decode()
+    assert "Médiation de proximité" not in listing
 
 
 @pytest.mark.parametrize(

@@ -161,6 +161,10 @@ def test_a_final_evaluation_is_frozen_until_back_to_draft(world):
         services.avoided_cost_delete(
             actor=world["coordinator"], estimate=world["a"]["avoided_cost"]
         )
+    with pytest.raises(ValidationError, match="finalisée"):
+        services.evaluation_update(
+            actor=world["coordinator"], evaluation=evaluation, data={"ends_on": D(2030, 1, 1)}
+        )
     services.evaluation_update(
         actor=world["coordinator"], evaluation=evaluation, data={"state": EvaluationState.DRAFT}
     )
