@@ -11,6 +11,7 @@ the permission, and it answers only while the survey is open.
 import re
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -250,8 +251,6 @@ def avoided_cost_delete(request, pk):
     try:
         services.avoided_cost_delete(actor=request.membership, estimate=estimate)
     except ValidationError as exc:
-        from django.contrib import messages
-
         for message in exc.messages:
             messages.error(request, message)
     return redirect("evaluation:evaluation_detail", pk=evaluation.pk)
