@@ -5,7 +5,7 @@ database (DATABASE_URL, the demo's by default: `make demo` first).
 
 Prints p50 / p95 in ms and the number of queries, for one service (the demo's final
 evaluation) and for every service of the database over the same period. Prints a message
-and stops (exit 0) when there is no evaluation to read.
+and stops (exit 0) when there is no evaluation to read (or no table yet).
 """
 
 import argparse
@@ -22,7 +22,7 @@ import django
 
 django.setup()
 
-from django.db import connection  # noqa: E402
+from django.db import DatabaseError, connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from lien.evaluation import queries  # noqa: E402
@@ -50,9 +50,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     runs = parser.parse_args().runs
-    evaluation = (
-        Evaluation.objects.filter(state=EvaluationState.FINAL).order_by("-starts_on").first()
-    )
+    try:
+        evaluation = (
+            Evaluation.objects.filter(state=EvaluationState.FINAL).order_by("-starts_on").first()
+        )
+    except DatabaseError:  # not migrated yet
+        evaluation = None
     if evaluation is None:
         print("Aucune évaluation finalisée dans cette base : lancez `make demo` d'abord.")
         return
