@@ -94,12 +94,18 @@ def test_missing_or_bad_answers_are_named_and_nothing_stored(world, client):
 
 def test_a_comment_naming_someone_is_flagged_until_confirmed(world, client):
     survey = world["a"]["survey"]
+    assert 'name="text_confirmed"' not in client.get(url(survey)).content.decode()
     response = client.post(
         url(survey), {**ANSWERS, "comment": "Merci à Mme Durand, 06 12 34 56 78"}
     )
     assert response.status_code == 200
     assert "comment" in response.context["form"].errors
+    assert 'name="text_confirmed"' in response.content.decode()
     assert not SurveyResponse.objects.exists()
+    confirmed = {**ANSWERS, "comment": "Merci à Mme Durand", "text_confirmed": "on"}
+    assert client.post(url(survey), confirmed).status_code == 302
+    assert SurveyResponse.objects.get().comment == "Merci à Mme Durand"
+    SurveyResponse.objects.all().delete()
     response = client.post(url(survey), {**ANSWERS, "comment": "<script>x</script>"})
     assert "ne peut pas contenir de balises HTML" in response.content.decode()
     assert not SurveyResponse.objects.exists()
