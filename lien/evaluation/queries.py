@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.db.models import Avg, Count, Q
 
+from lien.core import suppression
 from lien.evaluation.models import (
     QUESTIONS,
     AssessmentLevel,
@@ -129,11 +130,15 @@ def _indicators(registers, service_ids, start, end, protected) -> dict[int, list
     out: dict[int, list[dict]] = defaultdict(list)
     for definition in definitions:
         value = values[definition.code]
+        text = indicator_text(definition, value, perimeter)
+        # A figure hidden by the small-cell protection never leaves as a number.
+        hidden = text.startswith("<") or text in (suppression.MASKED, suppression.NOT_PUBLISHED)
         out[definition.register_id].append(
             {
                 "code": definition.code,
                 "label": definition.label,
-                "value": indicator_text(definition, value, perimeter),
+                "value": None if hidden else value.value,
+                "text": text,
                 "unit": definition.unit,
                 "available": value.available,
             }
@@ -295,11 +300,13 @@ def utility_summary(
     `start` to `end` (dates, both included), one dict per CITER register in register order:
 
     - ``register``: the `referentiel.UtilityRegister`;
-    - ``indicators``: ``[{"label", "value", "unit", "code", "available"}]`` — the active
-      indicator definitions attached to the register, computed by `lien.indicators` over
-      the services and the whole months of the period; ``value`` is the text to print,
-      small counts shown "< 5" when `protected` (the default: the summary is for readers
-      outside the structures), "à venir" when its data is not in Lien yet;
+    - ``indicators``: ``[{"label", "value", "text", "unit", "code", "available"}]`` — the
+      active indicator definitions attached to the register, computed by
+      `lien.indicators` over the services and the whole months of the period; ``value``
+      is the number (int or Decimal), None when there is no data yet or when the small-cell
+      protection hides it; ``text`` is what to print ("1 234", "61,3 %", "< 5" when
+      `protected` — the default: the summary is for readers outside the structures —,
+      "à venir" when its data is not in Lien yet, "—" when nothing can be computed);
     - ``self_assessment``: ``{"level", "level_label", "evidence"}`` or None — from the
       *final* evaluations of the services whose period overlaps (drafts are work in
       progress); several are averaged (level rounded half up) and their evidence joined,

@@ -63,7 +63,7 @@ def test_one_dict_per_register_in_register_order_with_the_documented_keys(world)
     for row in rows:
         assert set(row) == {"register", "indicators", "self_assessment", "surveys", "avoided_costs"}
         for item in row["indicators"]:
-            assert {"label", "value", "unit"} <= set(item)
+            assert {"label", "value", "text", "unit"} <= set(item)
     # The module's own measures (satisfaction, self-assessment) are not shown as "à venir".
     codes = {i["code"] for row in rows for i in row["indicators"]}
     assert "satisfaction" not in codes
@@ -81,20 +81,21 @@ def test_indicators_are_computed_for_the_services_and_protected_outside(world):
 
     def value(services_, **kwargs):
         rows = by_code(queries.utility_summary(services=services_, start=start, end=end, **kwargs))
-        return indicator(rows["tranquillite-publique"], "conflits-temps-reel")["value"]
+        item = indicator(rows["tranquillite-publique"], "conflits-temps-reel")
+        return item["text"], item["value"]
 
-    assert value([service]) == "6"
-    assert value([service_b]) == "< 5"
-    assert value([service_b], protected=False) == "3"
-    assert value([service, service_b]) == "9"
+    assert value([service]) == ("6", 6)
+    assert value([service_b]) == ("< 5", None)  # never a number when hidden
+    assert value([service_b], protected=False) == ("3", 3)
+    assert value([service, service_b]) == ("9", 9)
     # A QuerySet works as well as a list; a period without data counts nothing.
-    assert value(type(service).objects.filter(pk=service.pk)) == "6"
+    assert value(type(service).objects.filter(pk=service.pk)) == ("6", 6)
     rows = queries.utility_summary(
         services=[service],
         start=start.replace(year=start.year - 2),
         end=end.replace(year=end.year - 2),
     )
-    assert indicator(by_code(rows)["tranquillite-publique"], "conflits-temps-reel")["value"] == "0"
+    assert indicator(by_code(rows)["tranquillite-publique"], "conflits-temps-reel")["text"] == "0"
 
 
 def test_self_assessment_comes_from_final_evaluations_only_and_is_averaged(world):
