@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("lien.followup.urls")),
     path("", include("lien.jobs.urls")),
     path("", include("lien.evaluation.urls")),
+    path("", include("lien.steering.urls")),
     path("", include("lien.notifications.urls")),
     path("api/jetons/", include("lien.exchange.urls")),
     path("api/", include("lien.exchange.api")),

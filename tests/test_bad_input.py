@@ -58,6 +58,7 @@ from lien.structures.models import OrganisationKind
 from tests.evaluation.factories import make_evaluation  # evaluation
 from tests.factories import OrganisationFactory, ServiceFactory, make_membership, make_territories
 from tests.jobs.factories import make_jobs
+from tests.steering.factories import make_steering
 from tests.test_permission_matrix import (
     _PARAM,
     iter_routes,
@@ -113,6 +114,7 @@ def world(db, settings, tmp_path):
         "coordinator": make_membership(Role.COORDINATOR, structure=structure),
         "partner": make_membership(Role.PARTNER, organisation=caf),
         "funder": make_membership(Role.FUNDER, organisation=landlord),
+        "steering": make_membership(Role.STEERING, territory=territories["region"]),
     }
     # The mediator also coordinates another structure: the header offers the switch.
     actors["other_membership"] = make_membership(
@@ -128,6 +130,7 @@ def world(db, settings, tmp_path):
     )
     objects.update(make_jobs(service, funder=landlord))
     objects.update(make_evaluation(service))  # evaluation, avoided_cost, survey, survey_token
+    objects.update(make_steering(territories["region"], service=service, funder=landlord))
     world = {
         "territories": territories,
         "service": service,
@@ -430,6 +433,67 @@ def survey_answer_post(world) -> dict:
     return {**answers, "comment": "Présence appréciée le soir."}
 
 
+# --- steering (lien/steering) ----------------------------------------------------------------
+
+
+def framework_post(world) -> dict:
+    return {
+        "title": "Convention régionale",
+        "territory": "32",
+        "starts_on": "2026-01-01",
+        "ends_on": "2028-12-31",
+        "job_target": "300",
+        "signatories": [str(world["landlord"].pk)],
+        "other_signatories": "Union régionale",
+        "objectives": "Consolider les emplois.",
+    }
+
+
+def experiment_post(world) -> dict:
+    return {
+        "name": "Emplois mutualisés",
+        "site": "Quartier de l'Alma",
+        "territory": "59512",
+        "pooling_model": "employers_group",
+        "structures": [],
+        "funders": [str(world["landlord"].pk)],
+        "stage": str(ProjectStage.objects.active().first().pk),
+        "status": "running",
+        "starts_on": "2026-01-01",
+        "ends_on": "",
+        "notes": "",
+    }
+
+
+def meeting_post(world) -> dict:
+    return {
+        "held_on": "2026-06-15",
+        "kind": "steering",
+        "participants": [str(world["landlord"].pk)],
+        "other_participants": "Mission d'appui",
+        "summary": "Point d'étape.",
+    }
+
+
+def decision_post(world) -> dict:
+    return {
+        "text": "Étudier un groupement d'employeurs",
+        "owner": "Mission d'appui",
+        "due_on": "2026-12-31",
+        "status": "open",
+        "follow_up": "",
+    }
+
+
+def biannual_post(world) -> dict:
+    return {
+        "year": "2026",
+        "semester": "1",
+        "territory": "59",
+        "agreement": str(world["objects"]["framework"].pk),
+    }
+
+
 def _reopen_referral(world) -> None:
     """An accepted answer moved the referral on: the next case answers it afresh."""
     Referral.objects.filter(pk=world["objects"]["referral"].pk).update(status="sent")
@@ -608,6 +672,25 @@ FORM_ROUTES = [
     FormRoute("evaluation:avoided_cost_create", "coordinator", avoided_cost_post),
     FormRoute("evaluation:survey_create", "coordinator", survey_post),
     FormRoute("evaluation:survey_answer", None, survey_answer_post),
+    FormRoute("steering:framework_create", "steering", framework_post),
+    FormRoute("steering:framework_edit", "steering", framework_post),
+    FormRoute(
+        "steering:target_set",
+        "steering",
+        lambda w: {
+            "indicator": str(w["objects"]["target"].indicator_id),
+            "value": "75",
+            "note": "",
+        },
+        page="steering:framework_detail",
+    ),
+    FormRoute("steering:experiment_create", "steering", experiment_post),
+    FormRoute("steering:experiment_edit", "steering", experiment_post),
+    FormRoute("steering:meeting_create", "steering", meeting_post),
+    FormRoute("steering:meeting_edit", "steering", meeting_post),
+    FormRoute("steering:decision_create", "steering", decision_post),
+    FormRoute("steering:decision_edit", "steering", decision_post),
+    FormRoute("steering:generated_report_list", "steering", biannual_post),
     FormRoute(
         "switch_membership",
         "mediator",
@@ -675,6 +758,7 @@ ACTION_ROUTES = {
     "team_remove": "coordinator",
     # Evaluation of social utility (lien/evaluation).
     "evaluation:avoided_cost_delete": "coordinator",
+    "steering:target_delete": "steering",
 }
 
 #: Forms reached by a link whose token is the permission, or that need a session state the
@@ -722,6 +806,12 @@ READ_ROUTES = {
     "evaluation:evaluation_list": "coordinator",
     "evaluation:evaluation_detail": "coordinator",
     "evaluation:survey_detail": "coordinator",
+    "steering:framework_list": "steering",
+    "steering:framework_detail": "steering",
+    "steering:meeting_detail": "steering",
+    "steering:generated_report_detail": "coordinator",
+    "steering:generated_report_pdf": "coordinator",
+    "steering:generated_report_xlsx": "coordinator",
 }
 #: Reads a page journals whatever the query (a search in nominative records).
 GET_JOURNALED = {"followup:subject_request": frozenset({AuditAction.READ})}

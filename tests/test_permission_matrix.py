@@ -46,6 +46,7 @@ from tests.factories import (
     make_territories,
 )
 from tests.jobs.factories import make_jobs
+from tests.steering.factories import make_steering
 
 # Routes anyone may open, logged in or not.
 PUBLIC_ROUTES = {"healthz", "login", "logout", "account_password_reset"}
@@ -225,6 +226,9 @@ def world(db):
     objects_b.update(make_jobs(service_b, funder=funder_b))
     # Evaluation: B's evaluation, avoided-cost estimate and survey.
     objects_b.update(make_evaluation(service_b))
+    # Steering: B's agreement is in the Nord, outside the steering(62) actor's territory;
+    # B's report is the activity report of B's service.
+    objects_b.update(make_steering(territories["nord"], service=service_b, funder=funder_b))
     objects_a = {
         "structure": structure_a,
         "service": service_a,
@@ -235,6 +239,7 @@ def world(db):
         **make_followup(service_a, partner=other_partner, body=funder_a),
         **make_jobs(service_a, funder=funder_a),
         **make_evaluation(service_a),
+        **make_steering(territories["pdc"], service=service_a, funder=funder_a),
     }
     # API tokens belong to one person: B's is refused to everyone else, and A's
     # coordinator may revoke their own.
@@ -324,12 +329,14 @@ def test_no_role_reaches_another_structures_records(world, client, actor_key):
 
 def test_the_matrix_can_fail_own_structure_is_reachable(world, client):
     """Control: the same URLs with structure A's own objects answer 200 to its coordinator
-    (actions, which only take POST, are carried out rather than refused)."""
-    membership = world["actors"]["coordinator(A)"]
-    client.force_login(membership.user, backend="lien.core.auth.EmailBackend")
+    (actions, which only take POST, are carried out rather than refused); the steering
+    pages, to the steering member of A's territory."""
     own = world["objects_a"]
     for name, route in app_routes():
         if "<" in route:
+            steering = name.startswith("steering:") and "generated_report" not in name
+            actor = world["actors"]["steering(62)" if steering else "coordinator(A)"]
+            _login(client, actor)
             path = build_path(route, name, own)
             status = client.get(path).status_code
             if status == 405:
@@ -438,6 +445,8 @@ def test_read_only_roles_cannot_write_on_the_records_they_oversee(world, client,
             continue
         if actor_key == "funder(A)" and name.startswith("followup:report_"):
             continue
+        if actor_key == "steering(62)" and name.startswith("steering:"):
+            continue  # its own agreements, experiments and meetings
         keys = {object_key(name, m["name"]) for m in _PARAM.finditer(route)}
         if "token" in keys:
             continue

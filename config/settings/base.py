@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "lien.followup",
     "lien.jobs",
     "lien.evaluation",
+    "lien.steering",
     "lien.demo",
     "django_tasks",
     "django_tasks.backends.database",

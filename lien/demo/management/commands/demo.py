@@ -6,6 +6,7 @@ from lien.demo.builder import DEMO_PASSWORD, demo_build
 from lien.demo.evaluation import demo_evaluation
 from lien.demo.followup import demo_followup
 from lien.demo.jobs import demo_jobs
+from lien.demo.steering import demo_regional_jobs, demo_steering
 
 
 class Command(BaseCommand):
@@ -30,6 +31,8 @@ class Command(BaseCommand):
         demo_followup()
         demo_jobs()
         demo_evaluation(seed=seed)
+        demo_regional_jobs(seed=seed)
+        demo_steering()
         self.stdout.write(
             f"Démonstration : {report.structures} structure(s), {report.services} dispositif(s), "
             f"{report.organisations} organisation(s), {report.users} médiateur·rices créés, "
