@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("lien.indicators.urls")),
     path("", include("lien.followup.urls")),
     path("", include("lien.jobs.urls")),
+    path("", include("lien.evaluation.urls")),
     path("", include("lien.steering.urls")),
     path("", include("lien.notifications.urls")),
     path("donnees/imports/", include("lien.exchange.imports.urls")),

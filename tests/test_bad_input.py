@@ -55,6 +55,7 @@ from lien.referentiel.models import (
 )
 from lien.referentiel.services import referentiel_load
 from lien.structures.models import OrganisationKind
+from tests.evaluation.factories import make_evaluation  # evaluation
 from tests.factories import OrganisationFactory, ServiceFactory, make_membership, make_territories
 from tests.jobs.factories import make_jobs
 from tests.steering.factories import make_steering
@@ -129,6 +130,7 @@ def world(db, settings, tmp_path):
         team=actors["mediator2"],
     )
     objects.update(make_jobs(service, funder=landlord))
+    objects.update(make_evaluation(service))  # evaluation, avoided_cost, survey, survey_token
     objects.update(make_steering(territories["region"], service=service, funder=landlord))
     objects["import"] = make_import_job(actors["coordinator"])  # imports (exchange)
     world = {
@@ -385,6 +387,54 @@ def practice_review_post(world) -> dict:
     }
 
 
+# Evaluation of social utility (lien/evaluation).
+def evaluation_post(world) -> dict:
+    return {"service": str(world["service"].pk), "starts_on": "2024-01-01", "ends_on": "2024-06-30"}
+
+
+def evaluation_edit_post(world) -> dict:
+    return {"starts_on": "2023-01-01", "ends_on": "2023-12-31", "state": "draft"}
+
+
+def evaluation_assess_post(world) -> dict:
+    from lien.referentiel.models import UtilityRegister
+
+    data = {}
+    for code in UtilityRegister.objects.values_list("code", flat=True):
+        data[f"level_{code}"] = "3"
+        data[f"evidence_{code}"] = "Réunions de quartier régulières avec le bailleur."
+    return data
+
+
+def avoided_cost_post(world) -> dict:
+    from lien.referentiel.models import UtilityRegister
+
+    register = UtilityRegister.objects.get(code="contribution-economique")
+    return {
+        "register": str(register.pk),
+        "label": "Dégradations évitées",
+        "unit_cost": "150",
+        "indicator": "",
+        "manual_quantity": "4",
+        "assumptions": "Coût moyen d'une réparation déclaré par le bailleur (2024).",
+    }
+
+
+def survey_post(world) -> dict:
+    return {
+        "service": str(world["service"].pk),
+        "audience": "partners",
+        "title": "Enquête partenaires",
+        "opens_on": "2024-01-01",
+        "closes_on": "2024-02-01",
+    }
+
+
+def survey_answer_post(world) -> dict:
+    answers = dict.fromkeys(("q_cohesion", "q_tranquillity", "q_innovation", "q_recognition"), "4")
+    return {**answers, "comment": "Présence appréciée le soir."}
+
+
 # --- steering (lien/steering) ----------------------------------------------------------------
 
 
@@ -617,6 +667,13 @@ FORM_ROUTES = [
     FormRoute("jobs:training_edit", "coordinator", training_post),
     FormRoute("jobs:practice_review_create", "coordinator", practice_review_post),
     FormRoute("jobs:practice_review_edit", "coordinator", practice_review_post),
+    # Evaluation of social utility (lien/evaluation).
+    FormRoute("evaluation:evaluation_create", "coordinator", evaluation_post),
+    FormRoute("evaluation:evaluation_edit", "coordinator", evaluation_edit_post),
+    FormRoute("evaluation:evaluation_assess", "coordinator", evaluation_assess_post),
+    FormRoute("evaluation:avoided_cost_create", "coordinator", avoided_cost_post),
+    FormRoute("evaluation:survey_create", "coordinator", survey_post),
+    FormRoute("evaluation:survey_answer", None, survey_answer_post),
     FormRoute("steering:framework_create", "steering", framework_post),
     FormRoute("steering:framework_edit", "steering", framework_post),
     FormRoute(
@@ -701,6 +758,8 @@ ACTION_ROUTES = {
     "account_sessions_end": "mediator",
     "team_resend": "coordinator",
     "team_remove": "coordinator",
+    # Evaluation of social utility (lien/evaluation).
+    "evaluation:avoided_cost_delete": "coordinator",
     "steering:target_delete": "steering",
     # Imports (exchange): starting the commit of a checked file.
     "imports:import_commit": "coordinator",
@@ -753,6 +812,10 @@ READ_ROUTES = {
     "jobs:post_detail": "coordinator",
     "jobs:mediator_list": "coordinator",
     "jobs:training_list": "coordinator",
+    # Evaluation of social utility (lien/evaluation).
+    "evaluation:evaluation_list": "coordinator",
+    "evaluation:evaluation_detail": "coordinator",
+    "evaluation:survey_detail": "coordinator",
     "steering:framework_list": "steering",
     "steering:framework_detail": "steering",
     "steering:meeting_detail": "steering",

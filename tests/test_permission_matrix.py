@@ -39,6 +39,7 @@ from lien.followup.photos import clean_photo
 from lien.logbook.models import Intervention, Shift
 from lien.notifications.services import notify
 from lien.referentiel.models import ActivityType, Domain, RequestTheme
+from tests.evaluation.factories import make_evaluation  # evaluation
 from tests.factories import (
     OrganisationFactory,
     ServiceFactory,
@@ -54,6 +55,8 @@ PUBLIC_ROUTES = {"healthz", "login", "logout", "account_password_reset"}
 # Opened by a link whose token is the permission (tested in tests/core/test_accounts.py),
 # or ending the session the matrix runs in (every later answer would be a login redirect).
 OWN_TOKEN_OR_SESSION_ROUTES = {"account_invitation", "account_sessions_end"}
+# Evaluation: the public survey, whose link's token is the permission (tests/evaluation).
+OWN_TOKEN_OR_SESSION_ROUTES |= {"evaluation:survey_answer"}
 REFUSED = {403, 404, 405}
 
 
@@ -252,6 +255,8 @@ def world(db, settings, tmp_path):
     objects_b.update(make_followup(service_b, partner=other_partner, body=funder_b))
     # Jobs: B's post, person, contract and funding line (funded by B's funder).
     objects_b.update(make_jobs(service_b, funder=funder_b))
+    # Evaluation: B's evaluation, avoided-cost estimate and survey.
+    objects_b.update(make_evaluation(service_b))
     # Steering: B's agreement is in the Nord, outside the steering(62) actor's territory;
     # B's report is the activity report of B's service.
     objects_b.update(make_steering(territories["nord"], service=service_b, funder=funder_b))
@@ -264,6 +269,7 @@ def world(db, settings, tmp_path):
         "team": make_membership(Role.MEDIATOR, structure=structure_a),
         **make_followup(service_a, partner=other_partner, body=funder_a),
         **make_jobs(service_a, funder=funder_a),
+        **make_evaluation(service_a),
         **make_steering(territories["pdc"], service=service_a, funder=funder_a),
     }
     # API tokens belong to one person: B's is refused to everyone else, and A's

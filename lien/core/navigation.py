@@ -41,6 +41,11 @@ NAV: list[NavEntry] = [
         frozenset({Role.COORDINATOR, Role.FUNDER, Role.STEERING, Role.ADMIN}),
     ),
     NavEntry(
+        _("Utilité sociale"),
+        "evaluation:evaluation_list",
+        frozenset({Role.MEDIATOR, Role.COORDINATOR, Role.FUNDER, Role.STEERING, Role.ADMIN}),
+    ),
+    NavEntry(
         _("Ma structure"),
         "structures:my_structure",
         frozenset({Role.MEDIATOR, Role.COORDINATOR}),

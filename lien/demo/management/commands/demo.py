@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from lien.demo.activity import demo_activity
 from lien.demo.builder import DEMO_PASSWORD, demo_build
+from lien.demo.evaluation import demo_evaluation
 from lien.demo.followup import demo_followup
 from lien.demo.jobs import demo_jobs
 from lien.demo.steering import demo_regional_jobs, demo_steering
@@ -29,6 +30,7 @@ class Command(BaseCommand):
         generated = demo_activity(months=months, seed=seed) if months else 0
         demo_followup()
         demo_jobs()
+        demo_evaluation(seed=seed)
         demo_regional_jobs(seed=seed)
         demo_steering()
         self.stdout.write(
