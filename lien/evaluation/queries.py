@@ -115,8 +115,8 @@ def _perimeter(service_ids, start: datetime.date, end: datetime.date, protected:
 
 
 def _indicators(registers, service_ids, start, end, protected) -> dict[int, list[dict]]:
-    # Satisfaction and self-assessment measures are this module's own figures, shown in
-    # their own sections: the engine only knows them as "à venir".
+    # Satisfaction and self-assessment are shown in their own sections (per audience and
+    # register) rather than as the engine's one overall figure.
     definitions = [
         d
         for d in IndicatorDefinition.objects.filter(

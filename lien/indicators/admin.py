@@ -30,7 +30,7 @@ class IndicatorDefinitionAdmin(AuditedModelAdmin):
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
         available = "; ".join(
-            f"{m.code} ({m.label}{'' if m.cube else ', données à venir'})"
+            f"{m.code} ({m.label}{'' if m.cube else f', source : {m.source}'})"
             for m in MEASURES.values()
         )
         for name in ("numerator", "denominator"):

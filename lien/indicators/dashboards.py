@@ -16,6 +16,7 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.utils import timezone
 
 from lien.core import suppression
@@ -361,8 +362,8 @@ def _figure_values(values: dict, numerator, denominator) -> tuple:
 
 def _figure_text(kind: str, num, den, protected: bool, source: str = "logbook") -> str:
     if num is None:
-        # Not in Lien yet ("à venir"), or in Lien with nothing to measure (no fixed report).
-        return "—" if source == "followup" else "à venir"
+        # In Lien with nothing to measure (no fixed report, too few survey answers).
+        return "—"
     if kind == "rate":
         return _protected_rate(num, den, protected)
     if kind == "amount":
@@ -751,15 +752,14 @@ def _indicators(board: Board, previous: Perimeter | None) -> None:
             chart = Chart(family, family_label, "table", "", rows, columns=columns)
             board.charts.append(chart)
     board.notes.append(
-        "« à venir » : l'indicateur est défini, ses données viendront de l'évaluation "
-        "de l'utilité sociale. « — » : rien à mesurer sur la période."
+        "« — » : rien à mesurer sur la période (pas de donnée, ou moins de "
+        f"{settings.LIEN_SMALL_CELL_THRESHOLD} réponses aux enquêtes de satisfaction)."
     )
 
 
 def _indicator_text(definition, value, perimeter: Perimeter) -> str:
     if value.numerator is None:
-        source = engine.MEASURES[definition.numerator].source
-        return "—" if source == "followup" else "à venir"
+        return "—"
     if value.value is None:
         return "—"
     if definition.denominator:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from django.db.models import Case, Count, Q, Subquery, Sum, Value, When
+from django.db.models import Avg, Case, Count, Q, Subquery, Sum, Value, When
 
 from lien.core.models import Membership, Role
 from lien.indicators.models import (
@@ -49,7 +49,8 @@ class Measure:
     distinct: bool = False  # count distinct non-zero values of `column`
     divisor: int = 1  # minutes → hours
     base_filters: dict = field(default_factory=dict)
-    # Where the figure will come from when it is not the logbook (shown as "à venir").
+    # Where the figure comes from when it is not the logbook's cubes: "jobs", "followup",
+    # "structures" or "utility" (lien.evaluation), computed by `_external_value`.
     source: str = "logbook"
 
 
@@ -475,6 +476,9 @@ def measure_values(requests, perimeter: Perimeter) -> dict:
     jobs = {code for code, _ in requests if MEASURES[code].source == "jobs"}
     if jobs:
         known.update(_jobs_values(jobs, perimeter))
+    utility = {code for code, _ in requests if MEASURES[code].source == "utility"}
+    if utility:
+        known.update(_utility_values(utility, perimeter))
     for code, filters in requests:
         measure = MEASURES[code]
         key = request_key(code, filters)
@@ -525,7 +529,73 @@ def _external_value(measure: Measure, perimeter: Perimeter):
         return _followup_values({measure.code}, perimeter)[measure.code]
     if measure.source == "jobs":
         return _jobs_values({measure.code}, perimeter).get(measure.code)
+    if measure.source == "utility":
+        return _utility_values({measure.code}, perimeter).get(measure.code)
     return None
+
+
+def _perimeter_services(perimeter: Perimeter):
+    """The services a perimeter counts, located by their structure's commune."""
+    qs = Service.objects.all()
+    if perimeter.structure_ids is not None:
+        qs = qs.filter(structure_id__in=perimeter.structure_ids)
+    if perimeter.service_ids is not None:
+        qs = qs.filter(pk__in=perimeter.service_ids)
+    if perimeter.employer_type:
+        qs = qs.filter(structure__employer_type__code=perimeter.employer_type)
+    if perimeter.territory is not None:
+        qs = qs.filter(structure__commune__ancestor_links__ancestor=perimeter.territory)
+    if perimeter.domains:
+        qs = qs.filter(domains__code__in=perimeter.domains)
+    return qs.values("pk")
+
+
+def _utility_values(codes: set[str], perimeter: Perimeter) -> dict:
+    """The social-utility measures (lien.evaluation): the share of survey answers of 4 or
+    5 out of 5 over the period — None under the small-cell threshold of answers, which
+    are anonymous — and the mean self-assessment level (1–4) of the final evaluations
+    that overlap the period."""
+    from django.conf import settings
+
+    from lien.evaluation.models import (
+        QUESTION_FIELDS,
+        EvaluationState,
+        SelfAssessment,
+        SurveyResponse,
+    )
+
+    start, end = _bounds(perimeter, aware=False)
+    last = end - datetime.timedelta(days=1)
+    services = _perimeter_services(perimeter)
+    out: dict = {}
+    if "satisfaction" in codes:
+        responses = SurveyResponse.objects.filter(
+            survey__service__in=services, answered_on__gte=start, answered_on__lte=last
+        )
+        aggregates = {"responses": Count("pk")}
+        for name in QUESTION_FIELDS:
+            aggregates[f"{name}_n"] = Count("pk", filter=Q(**{f"{name}__isnull": False}))
+            aggregates[f"{name}_ok"] = Count("pk", filter=Q(**{f"{name}__gte": 4}))
+        values = responses.aggregate(**aggregates)
+        answers = sum(values[f"{name}_n"] for name in QUESTION_FIELDS)
+        satisfied = sum(values[f"{name}_ok"] for name in QUESTION_FIELDS)
+        enough = values["responses"] >= settings.LIEN_SMALL_CELL_THRESHOLD
+        out["satisfaction"] = (
+            (Decimal(satisfied * 100) / answers).quantize(Decimal("0.1"))
+            if answers and enough
+            else None
+        )
+    if "self_assessment" in codes:
+        mean = SelfAssessment.objects.filter(
+            evaluation__service__in=services,
+            evaluation__state=EvaluationState.FINAL,
+            evaluation__starts_on__lte=last,
+            evaluation__ends_on__gte=start,
+        ).aggregate(mean=Avg("level"))["mean"]
+        out["self_assessment"] = (
+            None if mean is None else Decimal(str(mean)).quantize(Decimal("0.1"))
+        )
+    return out
 
 
 def _jobs_values(codes: set[str], perimeter: Perimeter) -> dict:

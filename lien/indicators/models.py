@@ -328,8 +328,8 @@ class IndicatorDefinition(models.Model):
     Measures are the named sums the engine knows how to compute
     (`lien.indicators.engine.MEASURES`); filters narrow them by activity, domain,
     outcome family or timing. An administrator builds a new indicator from these without
-    code. Indicators whose measures come from records not yet in Lien (jobs, follow-up)
-    are defined and shown as "données à venir".
+    code. Measures of other records (jobs, follow-up, social-utility evaluation) are
+    computed from those records rather than from the roll-up cubes.
     """
 
     code = models.SlugField("code", max_length=60, unique=True)

@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from lien.core import suppression
+from lien.evaluation.queries import utility_summary
 from lien.indicators import dashboards, engine
 from lien.indicators.dashboards import Period, fr_number
 from lien.jobs.models import Funding
@@ -224,22 +225,25 @@ def _utility_section(indicators, services) -> Section:
     table = _indicator_table(indicators, "utility")
     if table:
         section.tables.append(table)
-    try:
-        from lien.evaluation.queries import utility_summary
-    except ImportError:  # the evaluation module is not installed
-        return section
     start, end = indicators.perimeter.start, indicators.perimeter.end
     end_day = engine.add_months(end, 1) - datetime.timedelta(days=1)
     for entry in utility_summary(services=services, start=start, end=end_day):
-        rows = [[i["label"], fr_number(i["value"]), i.get("unit", "")] for i in entry["indicators"]]
+        rows = [[i["label"], i["text"], i.get("unit", "")] for i in entry["indicators"]]
         assessment = entry.get("self_assessment")
         if assessment:
             rows.append(["Auto-évaluation", assessment["level_label"], assessment["evidence"]])
         for survey in entry.get("surveys", []):
-            mean = "< 5 réponses" if survey["suppressed"] else fr_number(survey["mean"])
-            rows.append([f"Enquête — {survey['audience_label']}", mean, "moyenne sur 5"])
+            if survey["suppressed"]:
+                rows.append([f"Enquête — {survey['audience_label']}",
+                             survey["responses_label"], "moyenne non diffusée"])  # fmt: skip
+            else:
+                rows.append([f"Enquête — {survey['audience_label']}",
+                             f"{fr_number(survey['mean'])} / 5",
+                             survey["responses_label"]])  # fmt: skip
         for cost in entry.get("avoided_costs", []):
-            rows.append([cost["label"], f"{fr_number(cost['amount'])} €", cost["assumptions"]])
+            amount = "—" if cost["amount"] is None else f"{fr_number(cost['amount'])} €"
+            rows.append([f"Coûts évités — {cost['label']}", amount,
+                         f"Hypothèses : {cost['assumptions']}"])  # fmt: skip
         section.tables.append(
             Table(str(entry["register"]), ["Élément", "Valeur", "Unité ou précision"], rows)
         )

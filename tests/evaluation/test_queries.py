@@ -235,3 +235,36 @@ def test_summary_query_count_does_not_grow_with_evaluations(world, django_assert
             start=start,
             end=end - datetime.timedelta(days=1),
         )
+
+
+def test_the_indicator_engine_computes_satisfaction_and_self_assessment(world):
+    """The engine's "utility" measures: the share of answers of 4 or 5 (hidden under the
+    threshold of responses), and the mean self-assessment of final evaluations."""
+    from lien.evaluation.models import EvaluationState, SelfAssessment
+    from lien.indicators import engine
+    from lien.indicators.models import IndicatorDefinition
+    from lien.referentiel.models import UtilityRegister
+    from tests.evaluation.factories import make_responses
+
+    today = timezone.localdate()
+    month = today.replace(day=1)
+    perimeter = engine.Perimeter(month, month, service_ids=(str(world["service"].pk),))
+    satisfaction = IndicatorDefinition.objects.get(code="satisfaction")
+    self_assessment = IndicatorDefinition.objects.get(code="auto-evaluation-citer")
+    survey = world["a"]["survey"]
+    make_responses(survey, [5, 4, 2])
+    assert engine.indicator_value(satisfaction, perimeter).value is None  # 3 answers < 5
+    make_responses(survey, [5, 1])
+    # 5 responses × 4 questions: 12 answers of 4 or 5 out of 20.
+    assert engine.indicator_value(satisfaction, perimeter).value == 60
+    # B's answers do not count for A.
+    make_responses(world["b"]["survey"], [1] * 6)
+    assert engine.indicator_value(satisfaction, perimeter).value == 60
+    evaluation = world["a"]["evaluation"]
+    registers = list(UtilityRegister.objects.order_by("position", "code")[:2])
+    for register, level in zip(registers, (2, 3), strict=True):
+        SelfAssessment.objects.create(evaluation=evaluation, register=register, level=level)
+    assert engine.indicator_value(self_assessment, perimeter).value is None  # a draft
+    evaluation.state = EvaluationState.FINAL
+    evaluation.save()
+    assert engine.indicator_value(self_assessment, perimeter).value == Decimal("2.5")
