@@ -130,6 +130,20 @@ def test_the_biannual_report_is_generated_with_every_section(
 def test_the_funder_activity_report_covers_the_service_and_the_funders_lines(
     world, login, django_capture_on_commit_callbacks
 ):
+    # A final evaluation of the service with a self-assessment and a survey of 6 answers.
+    from lien.evaluation.models import Evaluation, SelfAssessment
+    from lien.referentiel.models import UtilityRegister
+    from tests.evaluation.factories import make_responses, make_survey
+
+    today = world["when"].date()
+    evaluation = Evaluation.objects.create(
+        service=world["service"], starts_on=today.replace(day=1), ends_on=today, state="final"
+    )
+    SelfAssessment.objects.create(
+        evaluation=evaluation, register=UtilityRegister.objects.get(code="cohesion-sociale"),
+        level=3, evidence="Tables rondes mensuelles avec le bailleur",
+    )  # fmt: skip
+    make_responses(make_survey(world["service"]), [5, 5, 4, 4, 3, 2], on=today)
     client = login(world["coordinator"])
     start = world["when"].date().replace(day=1)
     report = request_report(
@@ -147,6 +161,8 @@ def test_the_funder_activity_report_covers_the_service_and_the_funders_lines(
                     "Utilité sociale", "Financements", "Qualité des données"):  # fmt: skip
         assert heading in text, heading
     assert "Instances et décisions" not in text  # steering's own section
+    assert "Auto-évaluation 3 — atteint Tables rondes mensuelles avec le bailleur" in text
+    assert "Enquête — habitants et usagers" in text and "6 réponses" in text
     # Another structure's coordinator and the funder itself cannot open it.
     for other in ("coordinator_b", "city_member", "steering"):
         response = login(world[other]).get(
