@@ -110,6 +110,7 @@ class ImportKind(models.TextChoices):
     INTERVENTIONS = "interventions", _("Interventions")
     PARTNERS = "partners", _("Partenaires")
     POSTS = "posts", _("Postes")
+    CONTRACTS = "contracts", _("Contrats (et personnes employées)")
     STRUCTURES = "structures", _("Structures (administration)")
 
 

@@ -348,6 +348,52 @@ def test_posts_import(place):
     assert again.state == ImportState.REJECTED  # already there
 
 
+def test_contracts_import_creates_the_people_and_checks_the_adulte_relais_rules(place):
+    from lien.jobs.models import Contract, Mediator
+
+    for title in ("Adulte-relais Alma", "Médiateur social"):
+        Post.objects.create(structure=place["structure"], service=place["service"], title=title,
+                            fte=Decimal("1"))  # fmt: skip
+    header = "prénom;nom;poste;type de contrat;début;fin;etp;début convention;fin convention"
+    good = [
+        header,
+        "Amina;Benali;Adulte-relais Alma;adulte-relais;01/09/2024;31/08/2027;1;"
+        "01/09/2024;31/08/2027",
+        "Bilal;Vasseur;Médiateur social;CDI;2023-01-02;;0,8;;",
+        "bilal;VASSEUR;Médiateur social;CDD;2022-01-03;2022-12-31;0,8;;",
+    ]
+    job = run_import(place, csv_bytes(good), kind=ImportKind.CONTRACTS)
+    assert job.state == ImportState.DONE, job.rejects_preview
+    assert Contract.objects.filter(post__structure=place["structure"]).count() == 3
+    # The same person (whatever the case) is created once.
+    assert Mediator.objects.filter(structure=place["structure"]).count() == 2
+    bad = [
+        header,
+        # Under half time, and an agreement longer than 3 years.
+        "Chloé;Martin;Médiateur social;adulte-relais;2025-01-06;2027-12-31;0,4;"
+        "2025-01-06;2028-12-31",
+        # A second adulte-relais agreement on a post that has one.
+        "Dan;Roy;Adulte-relais Alma;adulte-relais;2025-01-06;2026-12-31;1;2025-01-06;2026-12-31",
+        "Eva;Lopez;Poste inconnu;CDI;2025-01-06;;1;;",
+        "Fred;Noel;Médiateur social;licorne;32/13/2025;;2;;",
+        # Already in Lien (first file).
+        "Bilal;Vasseur;Médiateur social;CDI;2023-01-02;;0,8;;",
+    ]
+    before = Contract.objects.count(), Mediator.objects.count()
+    job = run_import(place, csv_bytes(bad), kind=ImportKind.CONTRACTS)
+    assert job.state == ImportState.REJECTED
+    reasons = rejects(job)
+    lines = {line for line, *_ in reasons}
+    assert lines == {2, 3, 4, 5, 6}
+    text = " ".join(reason for *_, reason in reasons)
+    assert "au moins à mi-temps" in text
+    assert "3 ans au plus" in text
+    assert "un poste, une convention" in text
+    assert "poste inconnu" in text and "type de contrat inconnu" in text
+    assert "existe déjà" in text
+    assert (Contract.objects.count(), Mediator.objects.count()) == before
+
+
 def test_structures_import_is_for_administrators(place):
     admin = make_membership(Role.ADMIN)
     content = csv_bytes([

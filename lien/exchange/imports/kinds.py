@@ -13,6 +13,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -22,7 +23,7 @@ from lien.exchange.imports import fields as f
 from lien.exchange.imports.fields import CellError, Column
 from lien.exchange.models import ImportKind
 from lien.indicators import rollups
-from lien.jobs.models import Post, PostStatus, RomeCode
+from lien.jobs.models import Contract, EndReason, ExitOutcome, Mediator, Post, PostStatus, RomeCode
 from lien.logbook.models import Form, Handoff, Intervention, Origin, Source, Timing
 from lien.referentiel import models as ref
 from lien.structures.models import Organisation, OrganisationKind, Service, Structure
@@ -434,6 +435,172 @@ class PostImporter(Importer):
         return {self.key(r) for r in records} & self.known
 
 
+# --- contracts ---------------------------------------------------------------------------------
+
+
+class ContractImporter(Importer):
+    """Contracts on the structure's posts (import the posts first). The person is found by
+    first and last name among the structure's staff, or created with nothing more; the
+    model's rules apply row by row (adulte-relais: half time at least, a 3-year agreement
+    that holds the contract, one agreement per post — in the file as in the database)."""
+
+    kind = ImportKind.CONTRACTS
+    noun = "contrats"
+    columns = [
+        Column("first_name", "Prénom", True, "100 caractères au plus", ("prenom",)),
+        Column("last_name", "Nom", True, "100 caractères au plus", ("nom", "nom de famille")),
+        Column("post", "Poste (intitulé)", True,
+               "Intitulé d'un poste de la structure, importé ou créé avant",
+               ("poste", "intitule du poste", "emploi")),
+        Column("contract_type", "Type de contrat", True, "Code ou libellé du référentiel",
+               ("type", "contrat", "type contrat")),
+        Column("starts_on", "Début", True, "AAAA-MM-JJ ou JJ/MM/AAAA",
+               ("date de debut", "debut du contrat", "debut")),
+        Column("ends_on", "Fin", False, "Vide pour un contrat sans terme",
+               ("date de fin", "fin du contrat", "fin")),
+        Column("fte", "ETP", True, "De 0,01 à 1", ("equivalent temps plein", "quotite")),
+        Column("agreement_starts_on", "Début de la convention", False,
+               "Adulte-relais seulement", ("debut convention",)),
+        Column("agreement_ends_on", "Fin de la convention", False, "Adulte-relais seulement",
+               ("fin convention",)),
+        Column("end_reason", "Motif de fin", False, "terme, démission, rupture conventionnelle…",
+               ("motif",)),
+        Column("exit_outcome", "Sortie du contrat aidé", False,
+               "emploi durable, formation qualifiante…", ("sortie",)),
+    ]  # fmt: skip
+    key_fields = ("post_id", "first_key", "last_key", "contract_type_id", "starts_on")
+    #: A contract may end (or its agreement) up to this far ahead.
+    FUTURE = datetime.timedelta(days=5 * 366)
+
+    def __init__(self, job):
+        super().__init__(job)
+        posts = list(Post.objects.filter(structure=self.structure))
+        self.posts = {p.pk: p for p in posts}
+        titles: dict[str, list] = {}
+        for post in posts:
+            titles.setdefault(f._lookup_key(post.title), []).append(post.pk)
+        self.titles = titles
+        self.types = {t.pk: t for t in ref.ContractType.objects.all()}
+        self.type_lookup = f.reference_lookup(ref.ContractType, what="type de contrat")
+        self.reasons = f.choices_lookup(EndReason, what="motif de fin")
+        self.outcomes = f.choices_lookup(ExitOutcome, what="sortie")
+        self.people = {
+            (f._lookup_key(first), f._lookup_key(last)): pk
+            for pk, first, last in Mediator.objects.filter(structure=self.structure).values_list(
+                "pk", "first_name", "last_name"
+            )
+        }
+        self.known = {
+            (post, f._lookup_key(first), f._lookup_key(last), kind, starts)
+            for post, first, last, kind, starts in Contract.objects.filter(
+                post__structure=self.structure
+            ).values_list(
+                "post_id", "mediator__first_name", "mediator__last_name", "contract_type_id",
+                "starts_on",
+            )
+        }  # fmt: skip
+        self.agreements: dict = {}  # post → adulte-relais periods of the file
+
+    def _post(self, value: str):
+        found = self.titles.get(f._lookup_key(value), [])
+        if not found:
+            raise CellError("poste inconnu dans la structure (importez les postes d'abord)")
+        if len(found) > 1:
+            raise CellError("plusieurs postes portent cet intitulé : renommez-les d'abord")
+        return found[0]
+
+    def build(self, values):
+        today = timezone.localdate()
+        later = today + self.FUTURE
+
+        def day(name, latest=later):
+            return self.cell(values, name, lambda v: f.date(v, latest=latest))
+
+        record = SimpleNamespace(
+            first_name=self.cell(values, "first_name", lambda v: f.text(v, max_length=100), ""),
+            last_name=self.cell(values, "last_name", lambda v: f.text(v, max_length=100), ""),
+            post_id=self.cell(values, "post", self._post),
+            contract_type_id=self.cell(values, "contract_type", self.type_lookup),
+            starts_on=day("starts_on"),
+            ends_on=day("ends_on"),
+            fte=self.cell(
+                values, "fte", lambda v: f.decimal(v, minimum=Decimal("0.01"), maximum=Decimal(1))
+            ),
+            agreement_starts_on=day("agreement_starts_on"),
+            agreement_ends_on=day("agreement_ends_on"),
+            end_reason=self.cell(values, "end_reason", self.reasons, ""),
+            exit_outcome=self.cell(values, "exit_outcome", self.outcomes, ""),
+        )
+        record.first_key = f._lookup_key(record.first_name)
+        record.last_key = f._lookup_key(record.last_name)
+        if self._errors:
+            return record
+        self._check_rules(record, values)
+        return record
+
+    def _check_rules(self, record, values) -> None:
+        """The model's own rules, on an unsaved contract (its post and type preloaded)."""
+        post = self.posts[record.post_id]
+        contract = Contract(
+            post=post,
+            mediator=Mediator(structure_id=self.structure.pk),
+            contract_type=self.types[record.contract_type_id],
+            **{k: getattr(record, k) for k in (
+                "starts_on", "ends_on", "fte", "agreement_starts_on", "agreement_ends_on",
+                "end_reason", "exit_outcome",
+            )},
+        )  # fmt: skip
+        try:
+            contract.clean()
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                column = name if name in values else "post"
+                for message in messages:
+                    self.refuse(column, values.get(column, ""), message)
+            return
+        if contract.is_adulte_relais:
+            periods = self.agreements.setdefault(record.post_id, [])
+            for starts, ends in periods:
+                if record.starts_on <= ends and (record.ends_on or datetime.date.max) >= starts:
+                    self.refuse(
+                        "starts_on", values.get("starts_on", ""),
+                        "un autre contrat adulte-relais du fichier couvre déjà ce poste à ces "
+                        "dates : un poste, une convention",
+                    )  # fmt: skip
+                    return
+            periods.append((record.starts_on, record.ends_on or datetime.date.max))
+
+    def existing(self, records):
+        return {self.key(r) for r in records} & self.known
+
+    def write(self, records):
+        new = {}
+        for r in records:
+            person = (r.first_key, r.last_key)
+            if person not in self.people and person not in new:
+                new[person] = Mediator(
+                    structure_id=self.structure.pk, first_name=r.first_name, last_name=r.last_name
+                )
+        Mediator.objects.bulk_create(new.values())
+        self.people.update({person: m.pk for person, m in new.items()})
+        Contract.objects.bulk_create(
+            Contract(
+                mediator_id=self.people[(r.first_key, r.last_key)],
+                post_id=r.post_id,
+                contract_type_id=r.contract_type_id,
+                starts_on=r.starts_on,
+                ends_on=r.ends_on,
+                fte=r.fte,
+                agreement_starts_on=r.agreement_starts_on,
+                agreement_ends_on=r.agreement_ends_on,
+                end_reason=r.end_reason,
+                exit_outcome=r.exit_outcome,
+            )
+            for r in records
+        )
+        self.created += len(records)
+
+
 # --- structures (administrators) ---------------------------------------------------------------
 
 
@@ -478,7 +645,13 @@ class StructureImporter(Importer):
 
 IMPORTERS: dict[str, type[Importer]] = {
     cls.kind: cls
-    for cls in (InterventionImporter, PartnerImporter, PostImporter, StructureImporter)
+    for cls in (
+        InterventionImporter,
+        PartnerImporter,
+        PostImporter,
+        ContractImporter,
+        StructureImporter,
+    )
 }
 
 #: Which columns carry the natural key, to name one in a duplicate's report line.
@@ -486,5 +659,6 @@ KEY_COLUMN = {
     ImportKind.INTERVENTIONS: "started_at",
     ImportKind.PARTNERS: "name",
     ImportKind.POSTS: "title",
+    ImportKind.CONTRACTS: "starts_on",
     ImportKind.STRUCTURES: "siret",
 }
