@@ -62,8 +62,7 @@ class Table:
     title: str
     headers: Sequence[str]
     rows: Iterable[Sequence[Any]]
-    preamble: Sequence[str] = field(default_factory=list)  # lines above the header
-    widths: Sequence[int | None] = ()
+    widths: Sequence[int | None] = field(default_factory=tuple)
 
 
 def export_format(request) -> str | None:
@@ -95,8 +94,10 @@ def csv_cell(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, float | decimal.Decimal):
+    if isinstance(value, decimal.Decimal):
         return format(value, "f").replace(".", ",")
+    if isinstance(value, float):
+        return str(value).replace(".", ",")
     return safe_text(str(value))
 
 
@@ -130,16 +131,18 @@ class _Echo:
         return value
 
 
-def csv_chunks(tables: Sequence[Table], *, titled: bool) -> Iterator[str]:
-    """The CSV text, chunk by chunk, with its BOM; `titled` writes titles and preambles."""
+def csv_chunks(
+    tables: Sequence[Table], *, titled: bool, heading: Sequence[str] = ()
+) -> Iterator[str]:
+    """The CSV text, chunk by chunk, with its BOM: the heading lines once, then each table
+    (after a blank line and its title when `titled`)."""
     writer = csv.writer(_Echo(), delimiter=";", lineterminator="\r\n")
     yield "\ufeff"
-    for index, table in enumerate(tables):
+    for line in heading:
+        yield writer.writerow([csv_cell(line)])
+    for table in tables:
         if titled:
-            if index:
-                yield writer.writerow([])
-            for line in table.preamble:
-                yield writer.writerow([csv_cell(line)])
+            yield writer.writerow([])
             yield writer.writerow([csv_cell(table.title)])
         yield writer.writerow([csv_cell(h) for h in table.headers])
         for row in table.rows:
@@ -162,8 +165,11 @@ def _sheet_title(title: str, used: set) -> str:
     return candidate
 
 
-def write_xlsx(fileobj, tables: Sequence[Table]) -> None:
-    """One sheet per table: preamble lines, then a bold, frozen header, then the rows."""
+def write_xlsx(
+    fileobj, tables: Sequence[Table], *, titled: bool = False, heading: Sequence[str] = ()
+) -> None:
+    """One sheet per table: its title in bold and the heading lines when `titled`, then a
+    bold, frozen header row, then the rows."""
     workbook = Workbook(write_only=True)
     used: set = set()
     bold = Font(bold=True)
@@ -174,11 +180,12 @@ def write_xlsx(fileobj, tables: Sequence[Table]) -> None:
         for number, (header, width) in enumerate(zip(headers, widths, strict=False), start=1):
             letter = get_column_letter(number)
             sheet.column_dimensions[letter].width = width or min(max(len(header) + 4, 12), 60)
-        header_row = len(table.preamble) + 1
-        sheet.freeze_panes = f"A{header_row + 1}"
-        for line in table.preamble:
+        above = [str(table.title), *heading] if titled else []
+        sheet.freeze_panes = f"A{len(above) + 2}"
+        for number, line in enumerate(above):
             cell = WriteOnlyCell(sheet, value=xlsx_cell(line))
-            cell.font = bold if line == table.preamble[0] else Font()
+            if number == 0:
+                cell.font = bold
             sheet.append([cell])
         cells = []
         for header in headers:
@@ -203,18 +210,24 @@ def _attachment(response, name: str, fmt: str):
 
 
 def tables_response(
-    *, name: str, tables: Sequence[Table], fmt: str, titled: bool = True, stream: bool = True
+    *,
+    name: str,
+    tables: Sequence[Table],
+    fmt: str,
+    titled: bool = True,
+    heading: Sequence[str] = (),
+    stream: bool = True,
 ):
     """Several tables in one file: CSV sections one after the other, or one XLSX sheet
     each. `stream=False` answers a plain HttpResponse (small files, e.g. dashboards)."""
     if fmt == "csv":
-        chunks = csv_chunks(tables, titled=titled)
+        chunks = csv_chunks(tables, titled=titled, heading=heading)
         if stream:
             return _attachment(StreamingHttpResponse(chunks, content_type=CSV_TYPE), name, fmt)
         return _attachment(HttpResponse("".join(chunks), content_type=CSV_TYPE), name, fmt)
     # openpyxl's write-only workbook keeps rows in a temporary file until it is saved.
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as buffer:
-        write_xlsx(buffer, tables)
+        write_xlsx(buffer, tables, titled=titled, heading=heading)
         buffer.seek(0)
         content = buffer.read()
     return _attachment(HttpResponse(content, content_type=XLSX_TYPE), name, fmt)
