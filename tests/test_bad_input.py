@@ -63,6 +63,7 @@ from tests.test_permission_matrix import (
     make_followup,
     make_notification,
     make_shift,
+    make_structure_export,
 )
 
 # --- the bad values ------------------------------------------------------------------------
@@ -142,6 +143,7 @@ def world(db, settings, tmp_path):
     objects["intervention"] = logbook_services.intervention_create(
         actor=actors["mediator"], data=form.intervention_data()
     )
+    objects["structure_export"] = make_structure_export(actors["coordinator"])  # exports
     return world
 
 
@@ -659,9 +661,17 @@ READ_ROUTES = {
     "jobs:post_detail": "coordinator",
     "jobs:mediator_list": "coordinator",
     "jobs:training_list": "coordinator",
+    # exports: the full structure export (its POST is a button: the permission matrix).
+    "exports:structure_export_list": "coordinator",
+    "exports:structure_export_detail": "coordinator",
+    "exports:structure_export_download": "coordinator",
 }
 #: Reads a page journals whatever the query (a search in nominative records).
-GET_JOURNALED = {"followup:subject_request": frozenset({AuditAction.READ})}
+GET_JOURNALED = {
+    "followup:subject_request": frozenset({AuditAction.READ}),
+    # exports: each download of the full export is journaled.
+    "exports:structure_export_download": frozenset({AuditAction.EXPORT, AuditAction.READ}),
+}
 #: Dashboards share one filter form: read as a coordinator and as a funder.
 DASHBOARD_PREFIX = "indicators:dashboard"
 

@@ -174,6 +174,19 @@ class FreshToken:
         return links.make_token(self.referral)
 
 
+# --- exports: the full structure export -----------------------------------------------------
+
+
+def make_structure_export(coordinator):
+    """A finished full export of the coordinator's structure (the task runs at once)."""
+    from types import SimpleNamespace
+
+    from lien.exchange import exports
+
+    state = exports.structure_export_request(actor=coordinator)
+    return SimpleNamespace(pk=state["id"])
+
+
 def make_shift(service):
     start = timezone.now()
     return Shift.objects.create(
@@ -189,6 +202,12 @@ def make_shift(service):
 
 @pytest.fixture
 def world(db):
+    return build_world()
+
+
+def build_world() -> dict:
+    """Structures A and B with one record of each kind, and A's actors (also used by the
+    export tests)."""
     territories = make_territories()
     structure_a = StructureFactory(name="Structure Alpha", commune=territories["arras"])
     structure_b = StructureFactory(name="Structure Bêta secrète", commune=territories["roubaix"])
@@ -234,6 +253,11 @@ def world(db):
     # coordinator may revoke their own.
     objects_b["apitoken"] = make_api_token(objects_b["team"])
     objects_a["apitoken"] = make_api_token(actors["coordinator(A)"])
+    # exports: each structure's full export; B's is out of reach of A's coordinator.
+    objects_b["structure_export"] = make_structure_export(
+        make_membership(Role.COORDINATOR, structure=structure_b)
+    )
+    objects_a["structure_export"] = make_structure_export(actors["coordinator(A)"])
     # Signed links: A's own token opens A's referral; used on B's referral it must not.
     objects_a["token"] = FreshToken(objects_a["referral"])
     objects_b["token"] = objects_a["token"]

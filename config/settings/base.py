@@ -247,6 +247,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Full structure exports (ZIP archives with nominative data): a private folder, never
+# served by the web server; see lien/exchange/exports.py.
+LIEN_EXPORT_ROOT = Path(env("LIEN_EXPORT_ROOT", str(MEDIA_ROOT / "exports")))
 
 # --- Lien --------------------------------------------------------------------------------
 # Counts below this are shown as "< N" outside the structure that owns the records.
