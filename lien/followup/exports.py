@@ -91,3 +91,15 @@ COLLECTIVE_ACTION_COLUMNS = [
     Column("Participants", lambda a: a.participants),
     Column("Compte rendu", lambda a: a.notes, 60),
 ]
+
+#: What a partner receives: who sent it rather than to whom (the partner is the reader).
+REFERRAL_INBOX_COLUMNS = [
+    Column("Structure", lambda r: r.structure.name, 30),
+    *(c for c in REFERRAL_COLUMNS if c.header not in {"Dispositif", "Partenaire"}),
+]
+
+#: What a responsible body receives: who reported it.
+REPORT_INBOX_COLUMNS = [
+    Column("Signalé par", lambda r: r.structure.name, 30),
+    *(c for c in REPORT_COLUMNS if c.header != "Transmis à"),
+]

@@ -486,6 +486,16 @@ def referral_inbox(request):
         referrals = referrals.filter(status__in=OPEN_REFERRAL_STATUSES)
     elif status in ReferralStatus.values:
         referrals = referrals.filter(status=status)
+    if fmt := export_format(request):
+        return export_list(
+            request,
+            queryset=referrals,
+            columns=exports.REFERRAL_INBOX_COLUMNS,
+            name="orientations-recues",
+            what="orientations reçues",
+            fmt=fmt,
+            sheet="Orientations reçues",
+        )
     return render(
         request,
         "followup/referral_list.html",
@@ -494,6 +504,7 @@ def referral_inbox(request):
             "status": status,
             "statuses": ReferralStatus,
             "inbox": True,
+            "export_query": querystring_for_export(request),
         },
     )
 
@@ -704,6 +715,16 @@ def report_inbox(request):
     status = request.GET.get("etat", "")
     if status in ReportStatus.values:
         reports = reports.filter(status=status)
+    if fmt := export_format(request):
+        return export_list(
+            request,
+            queryset=reports,
+            columns=exports.REPORT_INBOX_COLUMNS,
+            name="signalements-recus",
+            what="signalements reçus",
+            fmt=fmt,
+            sheet="Signalements reçus",
+        )
     return render(
         request,
         "followup/report_list.html",
@@ -712,6 +733,7 @@ def report_inbox(request):
             "status": status,
             "statuses": ReportStatus,
             "inbox": True,
+            "export_query": querystring_for_export(request),
         },
     )
 

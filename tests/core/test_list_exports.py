@@ -30,6 +30,8 @@ LISTS = {
     ("followup:situation_list", "etat=tous"): STRUCTURE,
     ("followup:referral_list", ""): STRUCTURE,
     ("followup:report_list", ""): STRUCTURE,
+    ("followup:referral_inbox", "etat=tous"): {"partner"},
+    ("followup:report_inbox", ""): {"funder(A)", "partner"},
     ("followup:observation_list", ""): STRUCTURE | {"funder(A)", "partner"},
     ("followup:collective_action_list", ""): STRUCTURE,
     ("jobs:post_list", ""): STRUCTURE | {"funder(A)"},
@@ -167,3 +169,10 @@ def test_a_bad_format_shows_the_page(world, client):
     _login(client, world["actors"]["coordinator(A)"])
     response = client.get(reverse("logbook:team_log"), {"export": "pdf"})
     assert response.status_code == 200 and "text/html" in response["Content-Type"]
+
+
+def test_a_body_exports_the_reports_routed_to_it(world, client):
+    _login(client, world["actors"]["funder(A)"])
+    rows = _csv(client.get(reverse("followup:report_inbox"), {"export": "csv"}))
+    assert rows[0][0] == "Signalé par"
+    assert [r[0] for r in rows[1:]] == ["Structure Alpha"]
