@@ -7,6 +7,7 @@ not open it may not download it either. Each download is journaled.
 
 import csv
 import io
+import uuid
 
 import pytest
 from django.urls import reverse
@@ -14,6 +15,7 @@ from openpyxl import load_workbook
 
 from lien.core.models import AuditAction, AuditEvent
 from lien.followup.models import Situation
+from lien.logbook.models import Intervention
 from lien.structures.models import OrganisationKind
 from tests.factories import OrganisationFactory
 from tests.test_permission_matrix import build_world
@@ -176,3 +178,29 @@ def test_a_body_exports_the_reports_routed_to_it(world, client):
     rows = _csv(client.get(reverse("followup:report_inbox"), {"export": "csv"}))
     assert rows[0][0] == "Signalé par"
     assert [r[0] for r in rows[1:]] == ["Structure Alpha"]
+
+
+def test_an_export_reads_by_chunks_without_one_query_per_row(
+    world, client, django_assert_max_num_queries
+):
+    model = world["objects_a"]["intervention"]
+    mediators = list(model.mediators.all())
+
+    def add(n):
+        for _ in range(n):
+            copy = Intervention.objects.get(pk=model.pk)
+            copy.pk = None
+            copy.id = uuid.uuid4()
+            copy._state.adding = True
+            copy.save()
+            copy.mediators.set(mediators)
+
+    add(3)
+    _login(client, world["actors"]["coordinator(A)"])
+    url = reverse("logbook:team_log")
+    with django_assert_max_num_queries(14) as few:
+        few_rows = _csv(client.get(url, {"export": "csv"}))
+    add(20)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        many_rows = _csv(client.get(url, {"export": "csv"}))
+    assert len(many_rows) == len(few_rows) + 20 == 1 + 4 + 20
