@@ -8,13 +8,16 @@ Works on a throwaway test database (a SQLite file, or `test_<name>` on PostgreSQ
 structure, one service, one mediator; `--size` interventions with their mediator link.
 Prints, for each download through the test client as the structure's coordinator: the
 wall time, the file's size and the peak of Python memory allocated while it was produced
-(tracemalloc) — the point of streaming is that this peak does not grow with the rows.
+— the process's peak RSS so far (it only grows: compare runs of several `--size`), or with
+`--trace-memory` the peak of Python allocations during that step (tracemalloc, much slower).
+The point of streaming is that this peak does not grow with the rows.
 Prints figures; judges nothing.
 """
 
 import argparse
 import datetime
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -74,23 +77,36 @@ def fill(size: int):
     return coordinator
 
 
+TRACE = False
+
+
 def measure(label: str, produce) -> None:
-    tracemalloc.start()
+    if TRACE:
+        tracemalloc.start()
     started = time.perf_counter()
     size = produce()
     seconds = time.perf_counter() - started
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    print(
-        f"{label:<38} {seconds:7.2f} s  {size / 1e6:7.1f} Mo  "
-        f"pic mémoire Python {peak / 1e6:6.1f} Mo"
-    )
+    if TRACE:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        memory = f"pic mémoire Python {peak / 1e6:6.1f} Mo"
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+        memory = f"pic RSS du processus {peak / 1e3:6.0f} Mo"
+    print(f"{label:<38} {seconds:7.2f} s  {size / 1e6:7.1f} Mo  {memory}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument(
+        "--trace-memory",
+        action="store_true",
+        help="Python allocations by tracemalloc (exact per step, but several times slower)",
+    )
     args = parser.parse_args()
+    global TRACE
+    TRACE = args.trace_memory
     tmp = tempfile.TemporaryDirectory()
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("sqlite3"):
