@@ -22,6 +22,7 @@ export (`AuditAction.EXPORT`; a nominative export is journaled as a read as well
 import csv
 import datetime
 import decimal
+import functools
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -112,6 +113,18 @@ def xlsx_cell(value: Any) -> Any:
     if isinstance(value, datetime.date | int | float | decimal.Decimal):
         return value
     return safe_text(str(value))
+
+
+@functools.cache
+def _choice_labels(model, name: str) -> dict:
+    return {value: str(text) for value, text in model._meta.get_field(name).flatchoices}
+
+
+def label(obj, name: str) -> str:
+    """A choice field's label, like `get_<name>_display()` but without translating the
+    same few labels again on every row (a 100,000-row export calls it 400,000 times)."""
+    value = getattr(obj, name)
+    return _choice_labels(type(obj), name).get(value, value or "")
 
 
 def rows_of(queryset, columns: Sequence[Column]) -> Iterator[list[Any]]:

@@ -6,10 +6,10 @@ in the structure's full export, journaled as a nominative read. Referrals likewi
 out how to call the person back.
 """
 
-from lien.core.tabular import Column
+from lien.core.tabular import Column, label
 
 
-def _label(obj, name: str) -> str:
+def _name_of(obj, name: str) -> str:
     related = getattr(obj, name)
     return str(related) if related is not None else ""
 
@@ -17,14 +17,14 @@ def _label(obj, name: str) -> str:
 SITUATION_COLUMNS = [
     Column("Référence", lambda s: s.reference),
     Column("Initiales ou pseudonyme", lambda s: s.initials, 20),
-    Column("Type", lambda s: s.get_kind_display()),
+    Column("Type", lambda s: label(s, "kind")),
     Column("Dispositif", lambda s: s.service.name, 30),
-    Column("Situation", lambda s: _label(s, "category"), 24),
+    Column("Situation", lambda s: _name_of(s, "category"), 24),
     Column("Code commune", lambda s: s.commune.code),
     Column("Commune", lambda s: s.commune.name, 24),
     Column("Objet", lambda s: s.summary, 40),
     Column("Nominatif", lambda s: s.is_nominative),
-    Column("État", lambda s: s.get_status_display()),
+    Column("État", lambda s: label(s, "status")),
     Column("Ouvert le", lambda s: s.opened_on),
     Column("Clos le", lambda s: s.closed_on),
     Column("Purge prévue le", lambda s: s.purge_on),
@@ -35,12 +35,12 @@ REFERRAL_COLUMNS = [
     Column("Envoyée le", lambda r: r.sent_at),
     Column("Dispositif", lambda r: r.service.name, 30),
     Column("Partenaire", lambda r: r.partner.name, 30),
-    Column("Thème", lambda r: _label(r, "theme"), 24),
+    Column("Thème", lambda r: _name_of(r, "theme"), 24),
     Column("Personne (initiales ou pseudonyme)", lambda r: r.person),
     Column("Demande", lambda r: r.request, 40),
-    Column("État", lambda r: r.get_status_display()),
+    Column("État", lambda r: label(r, "status")),
     Column("Motif du refus", lambda r: r.refusal_reason, 30),
-    Column("Résultat", lambda r: r.get_result_display() if r.result else ""),
+    Column("Résultat", lambda r: label(r, "result")),
     Column("Vue le", lambda r: r.seen_at),
     Column("Réponse le", lambda r: r.answered_at),
     Column("Close le", lambda r: r.closed_at),
@@ -50,15 +50,15 @@ REFERRAL_COLUMNS = [
 REPORT_COLUMNS = [
     Column("Identifiant", lambda r: str(r.pk), 38),
     Column("Signalé le", lambda r: r.reported_at),
-    Column("Catégorie", lambda r: r.get_category_display(), 20),
+    Column("Catégorie", lambda r: label(r, "category"), 20),
     Column("Code commune", lambda r: r.commune.code),
     Column("Commune", lambda r: r.commune.name, 24),
     Column("Adresse ou repère", lambda r: r.address, 30),
     Column("Latitude", lambda r: r.latitude),
     Column("Longitude", lambda r: r.longitude),
     Column("Description", lambda r: r.description, 40),
-    Column("Transmis à", lambda r: _label(r, "routed_to"), 30),
-    Column("État", lambda r: r.get_status_display()),
+    Column("Transmis à", lambda r: _name_of(r, "routed_to"), 30),
+    Column("État", lambda r: label(r, "status")),
     Column("Réponse", lambda r: r.response, 30),
     Column("Pris en compte le", lambda r: r.acknowledged_at),
     Column("Clos le", lambda r: r.closed_at),
@@ -69,7 +69,7 @@ OBSERVATION_COLUMNS = [
     Column("Observé le", lambda o: o.observed_on),
     Column("Structure", lambda o: o.structure.name, 30),
     Column("Secteur", lambda o: o.sector.name, 24),
-    Column("Niveau", lambda o: o.get_level_display()),
+    Column("Niveau", lambda o: label(o, "level")),
     Column("Catégories", lambda o: ", ".join(str(c) for c in o.categories.all()), 30),
     Column("Observation", lambda o: o.text, 60),
 ]
@@ -77,7 +77,7 @@ OBSERVATION_COLUMNS = [
 COLLECTIVE_ACTION_COLUMNS = [
     Column("Identifiant", lambda a: str(a.pk), 38),
     Column("Date", lambda a: a.held_on),
-    Column("Type", lambda a: a.get_kind_display()),
+    Column("Type", lambda a: label(a, "kind")),
     Column("Intitulé", lambda a: a.title, 40),
     Column("Dispositif", lambda a: a.service.name, 30),
     Column("Durée (min)", lambda a: a.duration_minutes),

@@ -1,6 +1,6 @@
 """The columns of the jobs' list downloads (posts, funding lines, staff, trainings)."""
 
-from lien.core.tabular import Column
+from lien.core.tabular import Column, label
 
 
 def _funding_object(line) -> str:
@@ -18,7 +18,7 @@ POST_COLUMNS = [
     Column("Dispositif", lambda p: p.service.name if p.service_id else "", 30),
     Column("ROME", lambda p: p.rome_code),
     Column("ETP", lambda p: p.fte),
-    Column("État", lambda p: p.get_status_display()),
+    Column("État", lambda p: label(p, "status")),
     Column("Mutualisé", lambda p: bool(p.pooled)),
     Column("Financé jusqu'au", lambda p: p.funded_until),
 ]
@@ -41,7 +41,7 @@ MEDIATOR_COLUMNS = [
     Column("Prénom", lambda m: m.first_name, 20),
     Column("Nom", lambda m: m.last_name, 20),
     Column("Année de naissance", lambda m: m.birth_year),
-    Column("Qualification", lambda m: m.get_qualification_level_display(), 24),
+    Column("Qualification", lambda m: label(m, "qualification_level"), 24),
     Column("Contrats en cours", lambda m: m.active_contracts),
 ]
 
@@ -49,7 +49,7 @@ TRAINING_COLUMNS = [
     Column("Identifiant", lambda t: str(t.pk), 38),
     Column("Formation", lambda t: t.title, 30),
     Column("Personne", lambda t: t.mediator.full_name, 24),
-    Column("Type", lambda t: t.get_kind_display()),
+    Column("Type", lambda t: label(t, "kind")),
     Column("Organisme", lambda t: t.body, 24),
     Column("Heures", lambda t: t.hours),
     Column("Début", lambda t: t.starts_on),

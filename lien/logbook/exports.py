@@ -5,7 +5,7 @@ The files themselves are written by `lien.core.tabular` (CSV for Excel, XLSX).
 
 from django.utils import timezone
 
-from lien.core.tabular import Column
+from lien.core.tabular import Column, label
 
 
 def _local(value):
@@ -26,22 +26,22 @@ INTERVENTION_COLUMNS = [
     Column("Activité", lambda i: i.activity_type.label, 30),
     Column("Domaine", lambda i: i.domain.label, 24),
     Column("Situation", lambda i: i.situation_category.label if i.situation_category else "", 24),
-    Column("Origine", lambda i: i.get_origin_display()),
-    Column("Temporalité", lambda i: i.get_timing_display() if i.timing else ""),
-    Column("Forme", lambda i: i.get_form_display() if i.form else ""),
+    Column("Origine", lambda i: label(i, "origin")),
+    Column("Temporalité", lambda i: label(i, "timing")),
+    Column("Forme", lambda i: label(i, "form")),
     Column("Personnes rencontrées", lambda i: i.people_met),
     Column("Demandes", lambda i: sum(r.count for r in i.access_requests.all())),
     Column("Issue", lambda i: i.outcome.label if i.outcome else "", 24),
     Column(
         "Relais d'urgence",
-        lambda i: i.get_emergency_handoff_display() if i.emergency_handoff else "",
+        lambda i: label(i, "emergency_handoff"),
     ),
     Column("Remarque", lambda i: i.note, 40),
 ]
 
 SHIFT_COLUMNS = [
     Column("Identifiant", lambda s: str(s.pk), 38),
-    Column("Type", lambda s: s.get_kind_display()),
+    Column("Type", lambda s: label(s, "kind")),
     Column("Début", lambda s: s.starts_at),
     Column("Fin", lambda s: s.ends_at),
     Column("Dispositif", lambda s: s.service.name, 30),

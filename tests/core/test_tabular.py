@@ -110,3 +110,11 @@ def test_a_hundred_thousand_rows_stream_without_being_built_first():
     next(chunks), next(chunks), next(chunks)
     assert len(produced) < 10  # rows are read as the answer is sent, not before
     assert sum(1 for _ in chunks) == 100_000 - 1
+
+
+def test_label_is_the_choice_display_and_empty_when_unset():
+    from lien.logbook.models import Intervention
+
+    entry = Intervention(origin="patrol", timing="")
+    assert tabular.label(entry, "origin") == entry.get_origin_display() != "patrol"
+    assert tabular.label(entry, "timing") == ""
