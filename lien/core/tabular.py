@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models, transaction
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -238,12 +238,21 @@ def tables_response(
         if stream:
             return _attachment(StreamingHttpResponse(chunks, content_type=CSV_TYPE), name, fmt)
         return _attachment(HttpResponse("".join(chunks), content_type=CSV_TYPE), name, fmt)
-    # openpyxl's write-only workbook keeps rows in a temporary file until it is saved.
-    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as buffer:
+    # A ZIP cannot be written as a stream: the workbook goes to a temporary file (on disk
+    # past 8 MB), then is sent from it by chunks; closing the response deletes it.
+    buffer = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    try:
         write_xlsx(buffer, tables, titled=titled, heading=heading)
-        buffer.seek(0)
-        content = buffer.read()
-    return _attachment(HttpResponse(content, content_type=XLSX_TYPE), name, fmt)
+    except BaseException:
+        buffer.close()
+        raise
+    buffer.seek(0)
+    if stream:
+        response = FileResponse(buffer, content_type=XLSX_TYPE)
+    else:
+        with buffer:
+            response = HttpResponse(buffer.read(), content_type=XLSX_TYPE)
+    return _attachment(response, name, fmt)
 
 
 def tabular_response(

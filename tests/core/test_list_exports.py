@@ -79,7 +79,7 @@ def _csv(response) -> list[list[str]]:
 
 
 def _xlsx(response) -> list[list]:
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     return [list(row) for row in sheet.iter_rows(values_only=True)]
 
 
