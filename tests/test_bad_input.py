@@ -643,6 +643,10 @@ READ_ROUTES = {
     "logbook:team_log": "coordinator",
     "logbook:intervention_detail": "mediator",
     "logbook:shift_list": "coordinator",
+    # exports: the full structure export (its POST is a button: the permission matrix).
+    "exports:structure_export_list": "coordinator",
+    "exports:structure_export_detail": "coordinator",
+    "exports:structure_export_download": "coordinator",
     "indicators:my_month": "mediator",
     "followup:situation_list": "mediator",
     "followup:my_next_steps": "mediator",
@@ -661,10 +665,6 @@ READ_ROUTES = {
     "jobs:post_detail": "coordinator",
     "jobs:mediator_list": "coordinator",
     "jobs:training_list": "coordinator",
-    # exports: the full structure export (its POST is a button: the permission matrix).
-    "exports:structure_export_list": "coordinator",
-    "exports:structure_export_detail": "coordinator",
-    "exports:structure_export_download": "coordinator",
 }
 #: Reads a page journals whatever the query (a search in nominative records).
 GET_JOURNALED = {
