@@ -269,6 +269,8 @@ LIEN_RETENTION = {
     "job_results_days": int(env("LIEN_RETENTION_JOB_RESULTS_DAYS", "30")),
     "login_attempts_days": int(env("LIEN_RETENTION_LOGIN_ATTEMPTS_DAYS", "180")),
     "report_photos_days": int(env("LIEN_RETENTION_REPORT_PHOTOS_DAYS", "365")),
+    # exports: full structure archives (nominative data), deleted after a week.
+    "structure_exports_days": int(env("LIEN_RETENTION_STRUCTURE_EXPORTS_DAYS", "7")),
 }
 
 

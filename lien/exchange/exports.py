@@ -372,21 +372,35 @@ class _Counter:
             yield row
 
 
+def _states(pattern: str) -> list[dict]:
+    states = []
+    for path in export_root().glob(pattern):
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+            state["requested"] = datetime.datetime.fromisoformat(state["requested_at"])
+        except (OSError, ValueError, KeyError):
+            continue
+        states.append(state)
+    return sorted(states, key=lambda s: s["requested"], reverse=True)
+
+
+def all_states() -> list[dict]:
+    """Every structure's export jobs (for the retention rule)."""
+    return _states("*/*.json")
+
+
+def structure_export_delete(state: dict) -> None:
+    """Delete a job's archive, partial archive and state file (retention)."""
+    structure_id, export_id = state["structure_id"], state["id"]
+    target = archive_path(structure_id, export_id)
+    for path in (target, target.with_suffix(".part"), _state_path(structure_id, export_id)):
+        path.unlink(missing_ok=True)
+
+
 def structure_exports(*, actor) -> list[dict]:
     """The structure's export jobs, most recent first (coordination only)."""
     _require_coordinator(actor)
-    folder = _folder(actor.structure_id)
-    if not folder.is_dir():
-        return []
-    states = []
-    for path in folder.glob("*.json"):
-        try:
-            state = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        state["requested"] = datetime.datetime.fromisoformat(state["requested_at"])
-        states.append(state)
-    return sorted(states, key=lambda s: s["requested_at"], reverse=True)
+    return _states(f"{uuid.UUID(str(actor.structure_id))}/*.json")
 
 
 def structure_export_state(*, actor, export_id) -> dict:
