@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from lien.core.models import Role
 from lien.core.permissions import role_required
+from lien.core.retention import period
 from lien.core.signals import client_ip
 from lien.exchange import exports
 
@@ -34,6 +35,7 @@ def structure_export_list(request):
         {
             "jobs": exports.structure_exports(actor=request.membership),
             "record_types": exports.RECORD_TYPES,
+            "keep_days": period("structure_exports_days"),
         },
     )
 
