@@ -8,7 +8,7 @@ SCALE ?= 1
 OUTLINES := lien/territories/data/contours-59-62
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint fmt bench install migrate serve worker browser-deps clean check-deploy
+.PHONY: demo test lint fmt bench install migrate serve worker pdf-deps browser-deps clean check-deploy
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ requis"'
@@ -25,7 +25,7 @@ migrate: install
 
 ## make demo: install, migrate SQLite, load référentiel + territories + demo data, serve
 ## (with the background job worker beside the server; both stop on Ctrl+C).
-demo: migrate
+demo: migrate pdf-deps
 	$(MANAGE) load_referentiel
 	$(MANAGE) load_indicators
 	$(MANAGE) load_territories
@@ -44,9 +44,18 @@ worker: migrate
 	$(MANAGE) db_worker
 
 ## make test: the whole suite (SQLite unless DATABASE_URL says otherwise).
-test: install browser-deps
+test: install pdf-deps browser-deps
 	$(MANAGE) makemigrations --check --dry-run > /dev/null
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Pango and fonts for the PDF reports (WeasyPrint), from Debian's packages when missing.
+pdf-deps:
+	@if ! ldconfig -p | grep -q libpangoft2-1.0; then \
+		if [ "$$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core > /dev/null; \
+	fi
 
 ## Debian's Chromium for the browser tests (never a downloaded browser).
 browser-deps:

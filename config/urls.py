@@ -24,7 +24,9 @@ urlpatterns = [
     path("", include("lien.indicators.urls")),
     path("", include("lien.followup.urls")),
     path("", include("lien.jobs.urls")),
+    path("", include("lien.steering.urls")),
     path("", include("lien.notifications.urls")),
+    path("donnees/imports/", include("lien.exchange.imports.urls")),
     path("api/jetons/", include("lien.exchange.urls")),
     path("exports/", include("lien.exchange.export_urls")),  # exports: the full structure export
     path("api/", include("lien.exchange.api")),

@@ -57,10 +57,12 @@ from lien.referentiel.services import referentiel_load
 from lien.structures.models import OrganisationKind
 from tests.factories import OrganisationFactory, ServiceFactory, make_membership, make_territories
 from tests.jobs.factories import make_jobs
+from tests.steering.factories import make_steering
 from tests.test_permission_matrix import (
     _PARAM,
     iter_routes,
     make_followup,
+    make_import_job,
     make_notification,
     make_shift,
     make_structure_export,
@@ -113,6 +115,7 @@ def world(db, settings, tmp_path):
         "coordinator": make_membership(Role.COORDINATOR, structure=structure),
         "partner": make_membership(Role.PARTNER, organisation=caf),
         "funder": make_membership(Role.FUNDER, organisation=landlord),
+        "steering": make_membership(Role.STEERING, territory=territories["region"]),
     }
     # The mediator also coordinates another structure: the header offers the switch.
     actors["other_membership"] = make_membership(
@@ -127,6 +130,8 @@ def world(db, settings, tmp_path):
         team=actors["mediator2"],
     )
     objects.update(make_jobs(service, funder=landlord))
+    objects.update(make_steering(territories["region"], service=service, funder=landlord))
+    objects["import"] = make_import_job(actors["coordinator"])  # imports (exchange)
     world = {
         "territories": territories,
         "service": service,
@@ -382,6 +387,67 @@ def practice_review_post(world) -> dict:
     }
 
 
+# --- steering (lien/steering) ----------------------------------------------------------------
+
+
+def framework_post(world) -> dict:
+    return {
+        "title": "Convention régionale",
+        "territory": "32",
+        "starts_on": "2026-01-01",
+        "ends_on": "2028-12-31",
+        "job_target": "300",
+        "signatories": [str(world["landlord"].pk)],
+        "other_signatories": "Union régionale",
+        "objectives": "Consolider les emplois.",
+    }
+
+
+def experiment_post(world) -> dict:
+    return {
+        "name": "Emplois mutualisés",
+        "site": "Quartier de l'Alma",
+        "territory": "59512",
+        "pooling_model": "employers_group",
+        "structures": [],
+        "funders": [str(world["landlord"].pk)],
+        "stage": str(ProjectStage.objects.active().first().pk),
+        "status": "running",
+        "starts_on": "2026-01-01",
+        "ends_on": "",
+        "notes": "",
+    }
+
+
+def meeting_post(world) -> dict:
+    return {
+        "held_on": "2026-06-15",
+        "kind": "steering",
+        "participants": [str(world["landlord"].pk)],
+        "other_participants": "Mission d'appui",
+        "summary": "Point d'étape.",
+    }
+
+
+def decision_post(world) -> dict:
+    return {
+        "text": "Étudier un groupement d'employeurs",
+        "owner": "Mission d'appui",
+        "due_on": "2026-12-31",
+        "status": "open",
+        "follow_up": "",
+    }
+
+
+def biannual_post(world) -> dict:
+    return {
+        "year": "2026",
+        "semester": "1",
+        "territory": "59",
+        "agreement": str(world["objects"]["framework"].pk),
+    }
+
+
 def _reopen_referral(world) -> None:
     """An accepted answer moved the referral on: the next case answers it afresh."""
     Referral.objects.filter(pk=world["objects"]["referral"].pk).update(status="sent")
@@ -553,6 +619,25 @@ FORM_ROUTES = [
     FormRoute("jobs:training_edit", "coordinator", training_post),
     FormRoute("jobs:practice_review_create", "coordinator", practice_review_post),
     FormRoute("jobs:practice_review_edit", "coordinator", practice_review_post),
+    FormRoute("steering:framework_create", "steering", framework_post),
+    FormRoute("steering:framework_edit", "steering", framework_post),
+    FormRoute(
+        "steering:target_set",
+        "steering",
+        lambda w: {
+            "indicator": str(w["objects"]["target"].indicator_id),
+            "value": "75",
+            "note": "",
+        },
+        page="steering:framework_detail",
+    ),
+    FormRoute("steering:experiment_create", "steering", experiment_post),
+    FormRoute("steering:experiment_edit", "steering", experiment_post),
+    FormRoute("steering:meeting_create", "steering", meeting_post),
+    FormRoute("steering:meeting_edit", "steering", meeting_post),
+    FormRoute("steering:decision_create", "steering", decision_post),
+    FormRoute("steering:decision_edit", "steering", decision_post),
+    FormRoute("steering:generated_report_list", "steering", biannual_post),
     FormRoute(
         "switch_membership",
         "mediator",
@@ -618,12 +703,21 @@ ACTION_ROUTES = {
     "account_sessions_end": "mediator",
     "team_resend": "coordinator",
     "team_remove": "coordinator",
+    "steering:target_delete": "steering",
+    # Imports (exchange): starting the commit of a checked file.
+    "imports:import_commit": "coordinator",
 }
 
 #: Forms reached by a link whose token is the permission, or that need a session state the
 #: test cannot give without the account pages' own fixtures (tests/core/test_two_factor.py):
 #: only their URL parameters are tested here.
-OTHER_FORM_ROUTES = {"account_invitation": None, "account_two_factor_verify": "mediator"}
+OTHER_FORM_ROUTES = {
+    "account_invitation": None,
+    "account_two_factor_verify": "mediator",
+    # Imports (exchange): the upload (a file) and the column mapping (choices among the
+    # file's headers) are tested with malformed files in tests/exchange/test_imports.py.
+    "imports:import_map": "coordinator",
+}
 
 #: Pages read by GET, and who reads them. Their filter forms get bad query strings.
 READ_ROUTES = {
@@ -665,6 +759,16 @@ READ_ROUTES = {
     "jobs:post_detail": "coordinator",
     "jobs:mediator_list": "coordinator",
     "jobs:training_list": "coordinator",
+    "steering:framework_list": "steering",
+    "steering:framework_detail": "steering",
+    "steering:meeting_detail": "steering",
+    "steering:generated_report_detail": "coordinator",
+    "steering:generated_report_pdf": "coordinator",
+    "steering:generated_report_xlsx": "coordinator",
+    # Imports (exchange): the list also takes the upload by POST (see OTHER_FORM_ROUTES).
+    "imports:import_list": "coordinator",
+    "imports:import_detail": "coordinator",
+    "imports:import_report": "coordinator",
 }
 #: Reads a page journals whatever the query (a search in nominative records).
 GET_JOURNALED = {

@@ -11,6 +11,7 @@ fails the test, naming the route, until it is added to `OBJECTS_BY_KEY` below.
 
 import datetime
 import io
+import json
 import re
 import uuid
 
@@ -28,6 +29,7 @@ from lien.followup.models import (
     Agreement,
     CollectiveAction,
     NextStep,
+    Observation,
     Referral,
     RoutingRule,
     Situation,
@@ -45,6 +47,7 @@ from tests.factories import (
     make_territories,
 )
 from tests.jobs.factories import make_jobs
+from tests.steering.factories import make_steering
 
 # Routes anyone may open, logged in or not.
 PUBLIC_ROUTES = {"healthz", "login", "logout", "account_password_reset"}
@@ -130,7 +133,13 @@ def make_followup(service, *, partner, body) -> dict:
     image = io.BytesIO()
     Image.new("RGB", (8, 8), "red").save(image, format="JPEG")
     report.photo.save("p.jpg", clean_photo(SimpleUploadedFile("p.jpg", image.getvalue())))
+    # API (exchange): an observation of social watch, shared with `body`.
+    observation = Observation.objects.create(
+        **common, service=service, sector=structure.commune, level="vigilance", text="Tensions"
+    )
+    observation.shared_with.add(body)
     return {
+        "observation": observation,
         "situation": situation,
         "nextstep": NextStep.objects.create(
             situation=situation, text="Étape", due_on=today, assignee=author.user
@@ -160,6 +169,28 @@ def make_api_token(membership):
         user=membership.user, membership=membership, name="Jeton", scope="read"
     )
     return token
+
+
+# --- imports (exchange) ---------------------------------------------------------------------
+
+
+def make_import_job(membership):
+    """A checked import of `membership`'s structure, with rejected rows and their report."""
+    from django.core.files.base import ContentFile
+
+    from lien.exchange.models import ImportJob, ImportKind, ImportState
+
+    job = ImportJob(
+        owner=membership.user, membership=membership, structure_id=membership.structure_id,
+        kind=ImportKind.INTERVENTIONS, original_name="historique.csv", file_format="csv",
+        encoding="utf-8", delimiter=";", headers=["date", "commune"],
+        mapping={"started_at": "date", "commune": "commune"}, state=ImportState.REJECTED,
+        rows_read=1, rows_rejected=1,
+    )  # fmt: skip
+    job.file.save("source", ContentFile(b"date;commune\n2025-01-01;99999\n"), save=False)
+    job.report.save("rejets.csv", ContentFile(b"ligne;colonne\n2;B\n"), save=False)
+    job.save()
+    return job
 
 
 class FreshToken:
@@ -201,7 +232,9 @@ def make_shift(service):
 
 
 @pytest.fixture
-def world(db):
+def world(db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.LIEN_EXPORT_ROOT = tmp_path / "exports"
     return build_world()
 
 
@@ -239,6 +272,9 @@ def build_world() -> dict:
     objects_b.update(make_followup(service_b, partner=other_partner, body=funder_b))
     # Jobs: B's post, person, contract and funding line (funded by B's funder).
     objects_b.update(make_jobs(service_b, funder=funder_b))
+    # Steering: B's agreement is in the Nord, outside the steering(62) actor's territory;
+    # B's report is the activity report of B's service.
+    objects_b.update(make_steering(territories["nord"], service=service_b, funder=funder_b))
     objects_a = {
         "structure": structure_a,
         "service": service_a,
@@ -248,11 +284,15 @@ def build_world() -> dict:
         "team": make_membership(Role.MEDIATOR, structure=structure_a),
         **make_followup(service_a, partner=other_partner, body=funder_a),
         **make_jobs(service_a, funder=funder_a),
+        **make_steering(territories["pdc"], service=service_a, funder=funder_a),
     }
     # API tokens belong to one person: B's is refused to everyone else, and A's
     # coordinator may revoke their own.
     objects_b["apitoken"] = make_api_token(objects_b["team"])
     objects_a["apitoken"] = make_api_token(actors["coordinator(A)"])
+    # Imports (exchange): one checked import of each structure.
+    objects_b["import"] = make_import_job(make_membership(Role.COORDINATOR, structure=structure_b))
+    objects_a["import"] = make_import_job(actors["coordinator(A)"])
     # exports: each structure's full export; B's is out of reach of A's coordinator.
     objects_b["structure_export"] = make_structure_export(
         make_membership(Role.COORDINATOR, structure=structure_b)
@@ -342,12 +382,14 @@ def test_no_role_reaches_another_structures_records(world, client, actor_key):
 
 def test_the_matrix_can_fail_own_structure_is_reachable(world, client):
     """Control: the same URLs with structure A's own objects answer 200 to its coordinator
-    (actions, which only take POST, are carried out rather than refused)."""
-    membership = world["actors"]["coordinator(A)"]
-    client.force_login(membership.user, backend="lien.core.auth.EmailBackend")
+    (actions, which only take POST, are carried out rather than refused); the steering
+    pages, to the steering member of A's territory."""
     own = world["objects_a"]
     for name, route in app_routes():
         if "<" in route:
+            steering = name.startswith("steering:") and "generated_report" not in name
+            actor = world["actors"]["steering(62)" if steering else "coordinator(A)"]
+            _login(client, actor)
             path = build_path(route, name, own)
             status = client.get(path).status_code
             if status == 405:
@@ -456,6 +498,8 @@ def test_read_only_roles_cannot_write_on_the_records_they_oversee(world, client,
             continue
         if actor_key == "funder(A)" and name.startswith("followup:report_"):
             continue
+        if actor_key == "steering(62)" and name.startswith("steering:"):
+            continue  # its own agreements, experiments and meetings
         keys = {object_key(name, m["name"]) for m in _PARAM.finditer(route)}
         if "token" in keys:
             continue
@@ -557,6 +601,15 @@ def test_the_api_matrix_can_fail_own_records_are_reachable(world, client):
         "/api/interventions/": own["intervention"],
         "/api/suivis/": own["situation"],
         "/api/orientations/": own["referral"],
+        # API (exchange): reports, social watch, collective actions, shifts, jobs.
+        "/api/signalements/": own["report"],
+        "/api/veille-sociale/": own["observation"],
+        "/api/actions-collectives/": own["collective_action"],
+        "/api/tournees/": own["shift"],
+        "/api/emplois/postes/": own["post"],
+        "/api/emplois/contrats/": own["contract"],
+        "/api/emplois/financements/": own["funding"],
+        "/api/emplois/formations/": own["training"],
     }
     for method, route in api_operations(client):
         if method == "get":
@@ -617,3 +670,84 @@ def test_an_api_write_token_cannot_write_into_another_structure(world, client):
     assert Intervention.objects.count() == before
     objects_b["intervention"].refresh_from_db()
     assert objects_b["intervention"].version == 1
+
+
+# --- API writes (exchange): a write token never changes another structure's record ------------
+
+#: A well-formed body for each API write on a record, so that only the permission decides.
+API_WRITE_BODIES = {
+    ("post", "/api/suivis/{situation_id}/cloture/"): {"outcome": "apaise-resolu"},
+    ("post", "/api/suivis/{situation_id}/retrait-consentement/"): None,
+    ("post", "/api/orientations/{referral_id}/reponse/"): {"status": "accepted"},
+    ("post", "/api/signalements/{report_id}/transmission/"): {"organisation": str(uuid.uuid4())},
+    ("post", "/api/signalements/{report_id}/reponse/"): {"status": "acknowledged"},
+    ("patch", "/api/actions-collectives/{collective_action_id}/"): {"title": "Piraté"},
+    ("patch", "/api/tournees/{shift_id}/"): {"note": "Piraté"},
+}
+#: Creations name the service they write into: another structure's is refused by field.
+API_CREATE_BODIES = {
+    "/api/suivis/": {"kind": "deferred", "initials": "M. X.", "domain": "d", "commune": "x",
+                     "summary": "Objet"},
+    "/api/orientations/": {"partner": str(uuid.uuid4()), "theme": "t", "commune": "x",
+                           "person": "M. X.", "request": "Demande"},
+    "/api/signalements/": {"category": "lighting", "commune": "x", "description": "Panne"},
+    "/api/veille-sociale/": {"sector": "x", "observed_on": "2026-01-05", "level": "info",
+                             "text": "Calme"},
+    "/api/actions-collectives/": {"kind": "awareness", "title": "Atelier",
+                                  "held_on": "2026-01-05", "duration_minutes": 60,
+                                  "commune": "x", "residents": 3},
+    "/api/tournees/": {"kind": "patrol", "starts_at": "2026-01-05T10:00",
+                       "ends_at": "2026-01-05T12:00", "commune": "x", "mediators": [1]},
+}  # fmt: skip
+
+
+def _snapshot(objects: dict) -> dict:
+    """What a refused write must leave as it was: each record's row, as values."""
+    found = {}
+    for key, obj in objects.items():
+        if key != "token" and isinstance(obj.pk, uuid.UUID):
+            found[key] = type(obj).objects.filter(pk=obj.pk).values().first()
+    return found
+
+
+def test_every_api_write_is_in_the_write_matrix(client):
+    writes = [(m, r) for m, r in api_operations(client) if m != "get"]
+    on_records = {(m, r) for m, r in writes if "{" in r}
+    assert on_records == set(API_WRITE_BODIES)
+    creations = {r for m, r in writes if "{" not in r and m == "post"}
+    assert creations - {"/api/interventions/", "/api/interventions/sync/"} == set(API_CREATE_BODIES)
+
+
+@pytest.mark.parametrize("actor_key", API_ACTORS)
+def test_no_api_write_token_changes_another_structures_records(world, client, actor_key):
+    """Every write of the API on one of B's records, with a write token of each role of
+    A, A's funder, a partner (a steering member: its read token): refused (403 by role, 404 out of
+    scope), and B's records are unchanged."""
+    membership = world["actors"][actor_key]
+    # Steering holds no write token (token_create refuses it): its read token is tried.
+    scope = "write" if membership.role in token_services.WRITE_ROLES else "read"
+    headers = api_headers(membership, scope=scope)
+    before = _snapshot(world["objects_b"])
+    failures = []
+    for (method, route), body in API_WRITE_BODIES.items():
+        path = build_api_path(route, world["objects_b"])
+        response = client.generic(
+            method.upper(),
+            path,
+            json.dumps(body) if body is not None else "",
+            content_type="application/json",
+            headers=headers,
+        )
+        if response.status_code not in (403, 404):
+            failures.append(f"{method.upper()} {path} → {response.status_code}")
+    assert not failures, f"{actor_key} écrit dans la structure B :\n" + "\n".join(failures)
+    assert _snapshot(world["objects_b"]) == before
+
+
+@pytest.mark.parametrize("route", sorted(API_CREATE_BODIES))
+def test_an_api_creation_into_another_structures_service_is_refused(world, client, route):
+    headers = api_headers(world["actors"]["coordinator(A)"], scope="write")
+    body = {**API_CREATE_BODIES[route], "service": str(world["objects_b"]["service"].pk)}
+    response = client.post(route, body, content_type="application/json", headers=headers)
+    assert response.status_code == 422, (route, response.status_code)
+    assert "service" in {e["field"] for e in response.json()["errors"]}, response.json()

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "lien.indicators",
     "lien.followup",
     "lien.jobs",
+    "lien.steering",
     "lien.demo",
     "django_tasks",
     "django_tasks.backends.database",

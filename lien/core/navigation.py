@@ -50,6 +50,11 @@ NAV: list[NavEntry] = [
         "structures:structure_list",
         frozenset({Role.FUNDER, Role.STEERING, Role.ADMIN}),
     ),
+    NavEntry(_("Pilotage"), "steering:framework_list", frozenset({Role.STEERING, Role.ADMIN})),
+    NavEntry(
+        _("Bilans"), "steering:generated_report_list", frozenset({Role.COORDINATOR, Role.STEERING})
+    ),
+    NavEntry(_("Imports"), "imports:import_list", frozenset({Role.COORDINATOR, Role.ADMIN})),
     NavEntry(_("Journal d'audit"), "audit_log", frozenset({Role.COORDINATOR, Role.ADMIN})),
     NavEntry(_("Administration"), "admin:index", frozenset({Role.ADMIN})),
 ]
@@ -196,8 +201,8 @@ HOME_CARDS: dict[str, list[HomeCard]] = {
         ),
         HomeCard(
             _("Bilan d'activité"),
-            _("Produire le bilan d'activité de la structure pour ses financeurs."),
-            "indicators:activity_report",
+            _("Produire le bilan d'activité d'un dispositif pour un financeur, en PDF et XLSX."),
+            "steering:generated_report_list",
         ),
         HomeCard(
             _("Ma structure"),
@@ -263,12 +268,12 @@ HOME_CARDS: dict[str, list[HomeCard]] = {
                 "Médiateur·rices en poste et ETP, emplois créés et consolidés au regard de "
                 "l'objectif de la convention, financements, sorties."
             ),
-            "jobs:observatory",
+            "steering:framework_list",
         ),
         HomeCard(
             _("Bilan semestriel"),
             _("Préparer le bilan présenté au comité de pilotage deux fois par an."),
-            "steering:biannual_report",
+            "steering:generated_report_list",
         ),
         HomeCard(
             _("Structures du territoire"),

@@ -15,27 +15,39 @@ import datetime
 import math
 import re
 import uuid
+from contextlib import contextmanager
 
 from django.db import IntegrityError
 from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import path, re_path, reverse
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Router, Status
 from ninja.openapi.docs import Swagger
 
 from lien.core import suppression
-from lien.core.models import STRUCTURE_ROLES, Role
-from lien.exchange import errors, schemas, views
+from lien.core.models import ORGANISATION_ROLES, STRUCTURE_ROLES, Role, User
+from lien.exchange import api_forms, errors, schemas, views
 from lien.exchange.auth import TokenAuth, require_roles
 from lien.exchange.errors import ApiError
-from lien.followup.models import Referral, Situation
+from lien.followup import forms as followup_forms
+from lien.followup import services as followup_services
+from lien.followup.models import (
+    CollectiveAction,
+    Observation,
+    Referral,
+    Situation,
+    TechnicalReport,
+)
+from lien.followup.routing import likely_duplicates
 from lien.indicators import dashboards, engine
 from lien.indicators.views import DASHBOARD_ROLES
+from lien.jobs.models import Contract, Funding, Post, Training
 from lien.logbook import queries as logbook_queries
 from lien.logbook import services as logbook_services
 from lien.logbook.forms import EntryLookups, InterventionForm
-from lien.logbook.models import Intervention, Source
+from lien.logbook.models import Intervention, Shift, Source
+from lien.logbook.shift_forms import ShiftForm
 from lien.logbook.views import MAX_SYNC_BATCH
 from lien.referentiel.models import REFERENCE_MODELS, ActivityType, Domain
 from lien.structures.models import Service, Structure
@@ -55,7 +67,8 @@ acceptée.
 et répondent `{count, page, page_size, pages, results}`.
 
 **Erreurs.** Toujours `{"detail": "…", "errors": [{"field": "…", "message": "…"}]}` :
-401 jeton absent, inconnu, révoqué ou expiré ; 403 rôle ou portée insuffisants ; 404 objet
+400 corps de requête illisible (pas du JSON) ; 401 jeton absent, inconnu, révoqué ou
+expiré ; 403 rôle ou portée insuffisants ; 404 objet
 introuvable ou hors de votre périmètre ; 422 paramètre ou donnée invalide (le champ en
 cause est nommé).
 
@@ -80,7 +93,12 @@ NOT_FOR_ROLE_INDICATORS = (
 
 #: The write operations' authentication: a read-only token is refused (403).
 WRITE = TokenAuth(write=True)
-ERRORS = {401: schemas.ErrorOut, 403: schemas.ErrorOut, 422: schemas.ErrorOut}
+ERRORS = {
+    400: schemas.ErrorOut,
+    401: schemas.ErrorOut,
+    403: schemas.ErrorOut,
+    422: schemas.ErrorOut,
+}
 DETAIL_ERRORS = {**ERRORS, 404: schemas.ErrorOut}
 
 
@@ -692,6 +710,812 @@ def referral_detail(request, referral_id: uuid.UUID):
     return _referral(get_object_or_404(_referrals(request), pk=referral_id))
 
 
+# --- follow-up: writes ---------------------------------------------------------------------
+
+NOT_FOR_ROLE_FOLLOWUP_WRITE = (
+    "Seules les équipes de la structure (médiation, coordination) écrivent ici."
+)
+NOT_FOR_ROLE_PARTNER_ANSWER = "Seul le partenaire destinataire répond à une mise en relation."
+
+
+def _invalid(form) -> ApiError:
+    return ApiError(422, errors.INVALID, _form_errors(form))
+
+
+def _valid(form):
+    if not form.is_valid():
+        raise _invalid(form)
+    return form
+
+
+@contextmanager
+def _named(field: str):
+    """A status change the status machine refuses: name the field that asked for it."""
+    try:
+        yield
+    except followup_services.TransitionError as exc:
+        raise ApiError.invalid(field, " ".join(exc.messages)) from None
+
+
+def _body(payload, *, partial: bool = False) -> dict:
+    """The JSON body as the form's data: with the schema's defaults, or (a correction)
+    only what was sent."""
+    return payload.model_dump(mode="json", exclude_unset=partial)
+
+
+def _situation_by_id(request, situation_id) -> Situation:
+    return get_object_or_404(
+        _situations(request).select_related("structure", "service"), pk=situation_id
+    )
+
+
+@followup.post(
+    "/suivis/",
+    response={201: schemas.SituationOut, **ERRORS},
+    url_name="situation_create",
+    auth=WRITE,
+)
+def situation_create(request, payload: schemas.SituationIn):
+    """Ouvrir un suivi pseudonyme, avec les règles de la page (jeton « écriture ») ; un
+    suivi nominatif s'ouvre sur la page, qui seule montre les noms."""
+    require_roles(request, STRUCTURE_ROLES, NOT_FOR_ROLE_FOLLOWUP_WRITE)
+    membership = request.membership
+    data = _body(payload)
+    data["parties"] = "\n".join(data.get("parties") or [])
+    form = _valid(api_forms.bind(api_forms.SituationForm, data, structure=membership.structure))
+    created = followup_services.situation_create(
+        actor=membership,
+        data={**form.situation_data(), "is_nominative": False},
+        parties=form.parties_data(),
+    )
+    return Status(201, _situation(_situation_by_id(request, created.pk)))
+
+
+@followup.post(
+    "/suivis/{situation_id}/cloture/",
+    response={200: schemas.SituationOut, **DETAIL_ERRORS},
+    url_name="situation_close",
+    auth=WRITE,
+)
+def situation_close(request, situation_id: uuid.UUID, payload: schemas.SituationCloseIn):
+    """Clore un suivi avec son issue (code) et sa date (défaut : aujourd'hui)."""
+    situation = _situation_by_id(request, situation_id)
+    data = _body(payload)
+    data["closed_on"] = data["closed_on"] or timezone.localdate().isoformat()
+    form = _valid(api_forms.bind(api_forms.CloseSituationForm, data))
+    followup_services.situation_close(
+        actor=request.membership,
+        situation=situation,
+        outcome=form.cleaned_data["outcome"],
+        closed_on=form.cleaned_data["closed_on"],
+    )
+    return _situation(_situation_by_id(request, situation_id))
+
+
+@followup.post(
+    "/suivis/{situation_id}/retrait-consentement/",
+    response={200: schemas.SituationOut, **DETAIL_ERRORS},
+    url_name="situation_withdraw",
+    auth=WRITE,
+)
+def situation_withdraw(request, situation_id: uuid.UUID):
+    """Le retrait du consentement : les noms et coordonnées sont effacés aussitôt."""
+    situation = _situation_by_id(request, situation_id)
+    followup_services.situation_withdraw_consent(actor=request.membership, situation=situation)
+    return _situation(_situation_by_id(request, situation_id))
+
+
+@followup.post(
+    "/orientations/",
+    response={201: schemas.ReferralOut, **ERRORS},
+    url_name="referral_create",
+    auth=WRITE,
+)
+def referral_create(request, payload: schemas.ReferralIn):
+    """Orienter une personne vers un partenaire (règles de la page ; le partenaire est
+    prévenu). Les coordonnées de rappel ne sont jamais relues par l'API."""
+    require_roles(request, STRUCTURE_ROLES, NOT_FOR_ROLE_FOLLOWUP_WRITE)
+    membership = request.membership
+    data = _body(payload)
+    sources = {"suivi": data.pop("situation", None), "intervention": data.pop("intervention", None)}
+    form = _valid(
+        api_forms.bind(
+            api_forms.ReferralForm,
+            {**data, **{k: v for k, v in sources.items() if v}},
+            structure=membership.structure,
+        )
+    )
+    values = form.referral_data()
+    values["situation"] = (
+        Situation.objects.visible_to(membership).filter(pk=sources["suivi"]).first()
+        if sources["suivi"]
+        else None
+    )
+    values["intervention"] = (
+        Intervention.objects.visible_to(membership).filter(pk=sources["intervention"]).first()
+        if sources["intervention"]
+        else None
+    )
+    created = followup_services.referral_create(actor=membership, data=values)
+    return Status(201, _referral(get_object_or_404(_referrals(request), pk=created.pk)))
+
+
+@followup.post(
+    "/orientations/{referral_id}/reponse/",
+    response={200: schemas.ReferralOut, **DETAIL_ERRORS},
+    url_name="referral_answer",
+    auth=WRITE,
+)
+def referral_answer(request, referral_id: uuid.UUID, payload: schemas.ReferralAnswerIn):
+    """La réponse du partenaire destinataire : accepted, refused (avec le motif) ou done
+    (avec le résultat) ; la structure est prévenue."""
+    referral = get_object_or_404(_referrals(request), pk=referral_id)
+    require_roles(request, (Role.PARTNER,), NOT_FOR_ROLE_PARTNER_ANSWER)
+    form = _valid(
+        api_forms.bind(followup_forms.ReferralAnswerForm, _body(payload), referral=referral)
+    )
+    with _named("status"):
+        followup_services.referral_answer(
+            actor=request.membership,
+            referral=referral,
+            to=form.cleaned_data["status"],
+            refusal_reason=form.cleaned_data.get("refusal_reason") or "",
+            result=form.cleaned_data.get("result") or "",
+            result_note=form.cleaned_data.get("result_note") or "",
+        )
+    return _referral(get_object_or_404(_referrals(request), pk=referral_id))
+
+
+# --- dysfunction reports --------------------------------------------------------------------
+
+records = Router(tags=["Signalements, veille sociale, actions collectives"])
+
+NOT_FOR_ROLE_REPORTS = (
+    "Les signalements sont accessibles à la structure qui signale et à l'organisme destinataire."
+)
+NOT_FOR_ROLE_REPORT_ANSWER = "Seul l'organisme destinataire répond à un signalement."
+NOT_FOR_ROLE_REPORT_ROUTE = "Seule la coordination transmet un signalement."
+
+
+def _decimal(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def _org(o) -> dict | None:
+    return None if o is None else {"id": o.pk, "name": o.name}
+
+
+def _report(r: TechnicalReport) -> dict:
+    return {
+        "id": r.pk,
+        "structure_id": r.structure_id,
+        "service_id": r.service_id,
+        "category": r.category,
+        "commune": r.commune.code,
+        "qpv": _code(r.qpv),
+        "place_type": _code(r.place_type),
+        "address": r.address,
+        "latitude": _decimal(r.latitude),
+        "longitude": _decimal(r.longitude),
+        "description": r.description,
+        "has_photo": bool(r.photo),
+        "routed_to": _org(r.routed_to),
+        "status": r.status,
+        "response": r.response,
+        "duplicate_of": r.duplicate_of_id,
+        "reported_at": r.reported_at,
+        "acknowledged_at": r.acknowledged_at,
+        "closed_at": r.closed_at,
+    }
+
+
+def _reports(request):
+    require_roles(request, (*STRUCTURE_ROLES, *ORGANISATION_ROLES), NOT_FOR_ROLE_REPORTS)
+    return (
+        TechnicalReport.objects.visible_to(request.membership)
+        .select_related("commune", "qpv", "place_type", "routed_to")
+        .defer(*_outlines("commune", "qpv"))
+        .order_by("-reported_at", "pk")
+    )
+
+
+@records.get(
+    "/signalements/",
+    response={200: schemas.Page[schemas.ReportOut], **ERRORS},
+    url_name="report_list",
+)
+def report_list(request, query: Query[schemas.ReportQuery]):
+    """Les signalements de la structure, ou (financeurs, partenaires) ceux qui leur sont
+    transmis, les plus récents d'abord."""
+    found = _reports(request)
+    low, high = _local_bounds(query.start, query.end)
+    if low:
+        found = found.filter(reported_at__gte=low)
+    if high:
+        found = found.filter(reported_at__lt=high)
+    if query.service:
+        found = found.filter(service_id=query.service)
+    if query.commune:
+        found = found.filter(commune=_commune(query.commune))
+    if query.status:
+        found = found.filter(status=query.status)
+    if query.category:
+        found = found.filter(category=query.category)
+    return _page(found, query, _report)
+
+
+@records.get(
+    "/signalements/{report_id}/",
+    response={200: schemas.ReportOut, **DETAIL_ERRORS},
+    url_name="report_detail",
+)
+def report_detail(request, report_id: uuid.UUID):
+    return _report(get_object_or_404(_reports(request), pk=report_id))
+
+
+@records.post(
+    "/signalements/",
+    response={201: schemas.ReportOut, **ERRORS},
+    url_name="report_create",
+    auth=WRITE,
+)
+def report_create(request, payload: schemas.ReportIn):
+    """Signaler un dysfonctionnement (règles de la page ; transmis selon les règles de la
+    structure). Si des signalements semblables sont ouverts, confirmer par
+    `not_duplicate`. La photo se joint sur la page."""
+    require_roles(request, STRUCTURE_ROLES, NOT_FOR_ROLE_FOLLOWUP_WRITE)
+    membership = request.membership
+    form = _valid(
+        api_forms.bind(api_forms.ReportForm, _body(payload), structure=membership.structure)
+    )
+    data = form.report_data()
+    duplicates = likely_duplicates(
+        structure=membership.structure,
+        category=data["category"],
+        commune=data["commune"],
+        qpv=data["qpv"],
+        latitude=data["latitude"],
+        longitude=data["longitude"],
+        address=data["address"],
+    )
+    if duplicates and not form.cleaned_data.get("not_duplicate"):
+        raise ApiError.invalid(
+            "not_duplicate",
+            f"{len(duplicates)} signalement(s) semblable(s) ouvert(s) "
+            f"({', '.join(str(d.pk) for d in duplicates[:5])}) : s'il s'agit d'un autre "
+            "dysfonctionnement, renvoyez avec not_duplicate = true.",
+        )
+    created = followup_services.report_create(actor=membership, data=data)
+    return Status(201, _report(get_object_or_404(_reports(request), pk=created.pk)))
+
+
+@records.post(
+    "/signalements/{report_id}/transmission/",
+    response={200: schemas.ReportOut, **DETAIL_ERRORS},
+    url_name="report_route",
+    auth=WRITE,
+)
+def report_route(request, report_id: uuid.UUID, payload: schemas.ReportRouteIn):
+    """La coordination choisit (ou corrige) l'organisme destinataire."""
+    report = get_object_or_404(_reports(request), pk=report_id)
+    require_roles(request, (Role.COORDINATOR,), NOT_FOR_ROLE_REPORT_ROUTE)
+    form = _valid(api_forms.bind(followup_forms.ReportRouteForm, _body(payload)))
+    followup_services.report_route(
+        actor=request.membership, report=report, organisation=form.cleaned_data["organisation"]
+    )
+    return _report(get_object_or_404(_reports(request), pk=report_id))
+
+
+@records.post(
+    "/signalements/{report_id}/reponse/",
+    response={200: schemas.ReportOut, **DETAIL_ERRORS},
+    url_name="report_answer",
+    auth=WRITE,
+)
+def report_answer(request, report_id: uuid.UUID, payload: schemas.ReportAnswerIn):
+    """La suite donnée par l'organisme destinataire : acknowledged, resolved, rejected
+    (avec un commentaire) ; la structure est prévenue."""
+    report = get_object_or_404(_reports(request), pk=report_id)
+    require_roles(request, ORGANISATION_ROLES, NOT_FOR_ROLE_REPORT_ANSWER)
+    form = _valid(api_forms.bind(followup_forms.ReportAnswerForm, _body(payload)))
+    with _named("status"):
+        followup_services.report_answer(
+            actor=request.membership,
+            report=report,
+            to=form.cleaned_data["status"],
+            response=form.cleaned_data.get("response") or "",
+        )
+    return _report(get_object_or_404(_reports(request), pk=report_id))
+
+
+# --- social watch ---------------------------------------------------------------------------
+
+NOT_FOR_ROLE_OBSERVATIONS = (
+    "La veille sociale est accessible à la structure et aux organismes avec qui elle la partage."
+)
+
+
+def _observation(o: Observation) -> dict:
+    return {
+        "id": o.pk,
+        "structure_id": o.structure_id,
+        "service_id": o.service_id,
+        "sector": {
+            "id": o.sector.pk,
+            "level": o.sector.level,
+            "code": o.sector.code,
+            "name": o.sector.name,
+        },
+        "observed_on": o.observed_on,
+        "level": o.level,
+        "categories": [c.code for c in o.categories.all()],
+        "text": o.text,
+        "shared_with": [_org(org) for org in o.shared_with.all()],
+        "created_at": o.created_at,
+    }
+
+
+def _observations(request):
+    require_roles(request, (*STRUCTURE_ROLES, *ORGANISATION_ROLES), NOT_FOR_ROLE_OBSERVATIONS)
+    return (
+        Observation.objects.visible_to(request.membership)
+        .select_related("sector")
+        .defer(*_outlines("sector"))
+        .prefetch_related("categories", "shared_with")
+        .order_by("-observed_on", "-created_at", "pk")
+    )
+
+
+@records.get(
+    "/veille-sociale/",
+    response={200: schemas.Page[schemas.ObservationOut], **ERRORS},
+    url_name="observation_list",
+)
+def observation_list(request, query: Query[schemas.ObservationQuery]):
+    """Les observations de veille sociale (non nominatives) : celles de la structure, ou
+    celles qu'elle partage avec l'organisme du jeton. `commune` : le secteur observé."""
+    _check_order(query.start, query.end)
+    found = _observations(request)
+    if query.start:
+        found = found.filter(observed_on__gte=query.start)
+    if query.end:
+        found = found.filter(observed_on__lte=query.end)
+    if query.service:
+        found = found.filter(service_id=query.service)
+    if query.commune:
+        found = found.filter(sector=_commune(query.commune))
+    if query.level:
+        found = found.filter(level=query.level)
+    return _page(found, query, _observation)
+
+
+@records.get(
+    "/veille-sociale/{observation_id}/",
+    response={200: schemas.ObservationOut, **DETAIL_ERRORS},
+    url_name="observation_detail",
+)
+def observation_detail(request, observation_id: uuid.UUID):
+    return _observation(get_object_or_404(_observations(request), pk=observation_id))
+
+
+@records.post(
+    "/veille-sociale/",
+    response={201: schemas.ObservationOut, **ERRORS},
+    url_name="observation_create",
+    auth=WRITE,
+)
+def observation_create(request, payload: schemas.ObservationIn):
+    """Noter une observation (règles de la page) ; les organismes avec qui elle est
+    partagée sont prévenus d'une vigilance ou d'une alerte."""
+    require_roles(request, STRUCTURE_ROLES, NOT_FOR_ROLE_FOLLOWUP_WRITE)
+    membership = request.membership
+    form = _valid(
+        api_forms.bind(api_forms.ObservationForm, _body(payload), structure=membership.structure)
+    )
+    data = form.cleaned_data
+    created = followup_services.observation_create(
+        actor=membership,
+        data={
+            "service": data["service"],
+            "sector": data["sector"],
+            "observed_on": data["observed_on"],
+            "level": data["level"],
+            "text": data["text"],
+            "text_warnings": form.warnings.get("text", []),
+        },
+        categories=data["categories"],
+        shared_with=data["shared_with"],
+    )
+    return Status(201, _observation(get_object_or_404(_observations(request), pk=created.pk)))
+
+
+# --- collective actions ---------------------------------------------------------------------
+
+
+def _collective_action(a: CollectiveAction) -> dict:
+    return {
+        "id": a.pk,
+        "structure_id": a.structure_id,
+        "service_id": a.service_id,
+        "kind": a.kind,
+        "title": a.title,
+        "held_on": a.held_on,
+        "duration_minutes": a.duration_minutes,
+        "commune": a.commune.code,
+        "qpv": _code(a.qpv),
+        "place": a.place,
+        "partners": [_org(o) for o in a.partners.all()],
+        **{name: getattr(a, name) for name in CollectiveAction.AUDIENCES},
+        "notes": a.notes,
+        "created_at": a.created_at,
+    }
+
+
+def _collective_actions(request):
+    require_roles(request, STRUCTURE_ROLES, NOT_FOR_ROLE_SITUATIONS)
+    return (
+        CollectiveAction.objects.visible_to(request.membership)
+        .select_related("commune", "qpv")
+        .defer(*_outlines("commune", "qpv"))
+        .prefetch_related("partners")
+        .order_by("-held_on", "-created_at", "pk")
+    )
+
+
+@records.get(
+    "/actions-collectives/",
+    response={200: schemas.Page[schemas.CollectiveActionOut], **ERRORS},
+    url_name="collective_action_list",
+)
+def collective_action_list(request, query: Query[schemas.CollectiveActionQuery]):
+    """Les actions collectives de la structure (tenues dans la période)."""
+    _check_order(query.start, query.end)
+    found = _collective_actions(request)
+    if query.start:
+        found = found.filter(held_on__gte=query.start)
+    if query.end:
+        found = found.filter(held_on__lte=query.end)
+    if query.service:
+        found = found.filter(service_id=query.service)
+    if query.commune:
+        found = found.filter(commune=_commune(query.commune))
+    if query.kind:
+        found = found.filter(kind=query.kind)
+    return _page(found, query, _collective_action)
+
+
+@records.get(
+    "/actions-collectives/{collective_action_id}/",
+    response={200: schemas.CollectiveActionOut, **DETAIL_ERRORS},
+    url_name="collective_action_detail",
+)
+def collective_action_detail(request, collective_action_id: uuid.UUID):
+    return _collective_action(
+        get_object_or_404(_collective_actions(request), pk=collective_action_id)
+    )
+
+
+def _collective_action_save(request, data: dict, action=None):
+    membership = request.membership
+    form = _valid(
+        api_forms.bind(followup_forms.CollectiveActionForm, data, structure=membership.structure)
+    )
+    saved = followup_services.collective_action_save(
+        actor=membership,
+        data=form.action_data(),
+        partners=form.cleaned_data["partners"],
+        action=action,
+    )
+    return _collective_action(get_object_or_404(_collective_actions(request), pk=saved.pk))
+
+
+@records.post(
+    "/actions-collectives/",
+    response={201: schemas.CollectiveActionOut, **ERRORS},
+    url_name="collective_action_create",
+    auth=WRITE,
+)
+def collective_action_create(request, payload: schemas.CollectiveActionIn):
+    """Enregistrer une action collective (règles de la page)."""
+    require_roles(request, STRUCTURE_ROLES, NOT_FOR_ROLE_FOLLOWUP_WRITE)
+    return Status(201, _collective_action_save(request, _body(payload)))
+
+
+@records.patch(
+    "/actions-collectives/{collective_action_id}/",
+    response={200: schemas.CollectiveActionOut, **DETAIL_ERRORS},
+    url_name="collective_action_update",
+    auth=WRITE,
+)
+def collective_action_update(
+    request, collective_action_id: uuid.UUID, payload: schemas.CollectiveActionPatch
+):
+    """Corriger une action collective : les champs envoyés remplacent les anciens, les
+    autres sont gardés ; toutes les règles de la page s'appliquent au résultat."""
+    action = get_object_or_404(_collective_actions(request), pk=collective_action_id)
+    current = _collective_action(action)
+    current.update(
+        service=str(action.service_id),
+        partners=[str(o["id"]) for o in current["partners"]],
+        held_on=action.held_on.isoformat(),
+    )
+    data = {name: current.get(name) for name in schemas.CollectiveActionPatch.model_fields}
+    data.update(_body(payload, partial=True))
+    return _collective_action_save(request, data, action=action)
+
+
+# --- shifts ---------------------------------------------------------------------------------
+
+NOT_FOR_ROLE_SHIFT_WRITE = "Seule la coordination planifie les tournées et permanences."
+
+
+def _shift(s: Shift) -> dict:
+    return {
+        "id": s.pk,
+        "structure_id": s.structure_id,
+        "service_id": s.service_id,
+        "kind": s.kind,
+        "starts_at": s.starts_at,
+        "ends_at": s.ends_at,
+        "commune": s.commune.code,
+        "qpv": _code(s.qpv),
+        "place_type": _code(s.place_type),
+        "place_label": s.place_label,
+        "mediators": sorted(u.pk for u in s.mediators.all()),
+        "note": s.note,
+    }
+
+
+def _shifts(request):
+    """As on the page « Tournées »: a mediator sees the shifts they are on."""
+    require_roles(request, STRUCTURE_ROLES, NOT_FOR_ROLE_LOGBOOK)
+    found = Shift.objects.visible_to(request.membership)
+    if request.membership.role == Role.MEDIATOR:
+        found = found.filter(mediators=request.user)
+    return (
+        found.select_related("commune", "qpv", "place_type")
+        .defer(*_outlines("commune", "qpv"))
+        .prefetch_related(Prefetch("mediators", queryset=User.objects.only("pk")))
+        .order_by("starts_at", "pk")
+    )
+
+
+@logbook.get(
+    "/tournees/",
+    response={200: schemas.Page[schemas.ShiftOut], **ERRORS},
+    url_name="shift_list",
+)
+def shift_list(request, query: Query[schemas.ShiftQuery]):
+    """Les tournées et permanences (commençant dans la période), par ordre de début."""
+    found = _shifts(request)
+    low, high = _local_bounds(query.start, query.end)
+    if low:
+        found = found.filter(starts_at__gte=low)
+    if high:
+        found = found.filter(starts_at__lt=high)
+    if query.service:
+        found = found.filter(service_id=query.service)
+    if query.commune:
+        found = found.filter(commune=_commune(query.commune))
+    if query.kind:
+        found = found.filter(kind=query.kind)
+    return _page(found, query, _shift)
+
+
+@logbook.get(
+    "/tournees/{shift_id}/",
+    response={200: schemas.ShiftOut, **DETAIL_ERRORS},
+    url_name="shift_detail",
+)
+def shift_detail(request, shift_id: uuid.UUID):
+    return _shift(get_object_or_404(_shifts(request), pk=shift_id))
+
+
+def _shift_form(request, data: dict):
+    return _valid(api_forms.bind(ShiftForm, data, structure=request.membership.structure))
+
+
+@logbook.post(
+    "/tournees/",
+    response={201: schemas.ShiftOut, **ERRORS},
+    url_name="shift_create",
+    auth=WRITE,
+)
+def shift_create(request, payload: schemas.ShiftIn):
+    """Planifier une tournée ou une permanence (coordination)."""
+    require_roles(request, (Role.COORDINATOR,), NOT_FOR_ROLE_SHIFT_WRITE)
+    form = _shift_form(request, _body(payload))
+    created = logbook_services.shift_create(actor=request.membership, data=form.shift_data())
+    return Status(201, _shift(get_object_or_404(_shifts(request), pk=created.pk)))
+
+
+@logbook.patch(
+    "/tournees/{shift_id}/",
+    response={200: schemas.ShiftOut, **DETAIL_ERRORS},
+    url_name="shift_update",
+    auth=WRITE,
+)
+def shift_update(request, shift_id: uuid.UUID, payload: schemas.ShiftPatch):
+    """Modifier une tournée (coordination) : les champs envoyés remplacent les anciens."""
+    shift = get_object_or_404(_shifts(request), pk=shift_id)
+    require_roles(request, (Role.COORDINATOR,), NOT_FOR_ROLE_SHIFT_WRITE)
+    current = _shift(shift)
+    local = timezone.localtime
+    current.update(
+        service=str(shift.service_id),
+        starts_at=local(shift.starts_at).strftime("%Y-%m-%dT%H:%M"),
+        ends_at=local(shift.ends_at).strftime("%Y-%m-%dT%H:%M"),
+    )
+    data = {name: current.get(name) for name in schemas.ShiftPatch.model_fields}
+    data.update(_body(payload, partial=True))
+    form = _shift_form(request, data)
+    logbook_services.shift_update(actor=request.membership, shift=shift, data=form.shift_data())
+    return _shift(get_object_or_404(_shifts(request), pk=shift_id))
+
+
+# --- jobs -----------------------------------------------------------------------------------
+
+jobs = Router(tags=["Emplois"])
+
+NOT_FOR_ROLE_JOBS = (
+    "Les emplois sont accessibles par l'API à la coordination de la structure employeuse "
+    "(les pages montrent le reste)."
+)
+
+
+def _require_coordinator(request) -> None:
+    require_roles(request, (Role.COORDINATOR,), NOT_FOR_ROLE_JOBS)
+
+
+def _active_between(found, start, end, *, ends="ends_on"):
+    """Records running at some point of [start, end] (an open end runs on)."""
+    _check_order(start, end)
+    if end:
+        found = found.filter(starts_on__lte=end)
+    if start:
+        found = found.filter(Q(**{f"{ends}__isnull": True}) | Q(**{f"{ends}__gte": start}))
+    return found
+
+
+def _post(p: Post) -> dict:
+    return {
+        "id": p.pk,
+        "structure_id": p.structure_id,
+        "service_id": p.service_id,
+        "title": p.title,
+        "rome_code": p.rome_code,
+        "fte": float(p.fte),
+        "status": p.status,
+        "shares": [
+            {"structure_id": s.beneficiary_id, "share": float(s.share)} for s in p.shares.all()
+        ],
+        "created_at": p.created_at,
+    }
+
+
+def _posts(request):
+    _require_coordinator(request)
+    return (
+        Post.objects.visible_to(request.membership)
+        .prefetch_related("shares")
+        .order_by("title", "created_at", "pk")
+    )
+
+
+@jobs.get(
+    "/emplois/postes/",
+    response={200: schemas.Page[schemas.PostOut], **ERRORS},
+    url_name="post_list",
+)
+def post_list(request, query: Query[schemas.PostQuery]):
+    """Les postes de la structure (et ceux mutualisés dont elle bénéficie)."""
+    found = _posts(request)
+    if query.service:
+        found = found.filter(service_id=query.service)
+    if query.status:
+        found = found.filter(status=query.status)
+    return _page(found, query, _post)
+
+
+@jobs.get(
+    "/emplois/postes/{post_id}/",
+    response={200: schemas.PostOut, **DETAIL_ERRORS},
+    url_name="post_detail",
+)
+def post_detail(request, post_id: uuid.UUID):
+    return _post(get_object_or_404(_posts(request), pk=post_id))
+
+
+def _contract(c: Contract) -> dict:
+    return {
+        "id": c.pk,
+        "post_id": c.post_id,
+        "mediator_id": c.mediator_id,
+        "contract_type": c.contract_type.code,
+        "starts_on": c.starts_on,
+        "ends_on": c.ends_on,
+        "fte": float(c.fte),
+        "agreement_starts_on": c.agreement_starts_on,
+        "agreement_ends_on": c.agreement_ends_on,
+        "end_reason": c.end_reason,
+        "exit_outcome": c.exit_outcome,
+    }
+
+
+@jobs.get(
+    "/emplois/contrats/",
+    response={200: schemas.Page[schemas.ContractOut], **ERRORS},
+    url_name="contract_list",
+)
+def contract_list(request, query: Query[schemas.ContractQuery]):
+    """Les contrats de la structure, sans le nom des personnes (`mediator_id` est un
+    identifiant opaque), en cours dans la période."""
+    _require_coordinator(request)
+    found = Contract.objects.visible_to(request.membership).select_related("contract_type")
+    found = _active_between(found, query.start, query.end)
+    if query.post:
+        found = found.filter(post_id=query.post)
+    return _page(found.order_by("-starts_on", "pk"), query, _contract)
+
+
+def _funding(f: Funding) -> dict:
+    return {
+        "id": f.pk,
+        "holder_id": f.holder_id,
+        "funder": _org(f.funder),
+        "program": f.program.code,
+        "amount": float(f.amount),
+        "starts_on": f.starts_on,
+        "ends_on": f.ends_on,
+        "post_id": f.post_id,
+        "service_id": f.service_id,
+        "structure_id": f.structure_id,
+        "stage": f.stage.code,
+        "share": _decimal(f.share),
+    }
+
+
+@jobs.get(
+    "/emplois/financements/",
+    response={200: schemas.Page[schemas.FundingOut], **ERRORS},
+    url_name="funding_list",
+)
+def funding_list(request, query: Query[schemas.JobsPeriodQuery]):
+    """Les lignes de financement de la structure (en cours dans la période)."""
+    _require_coordinator(request)
+    found = Funding.objects.visible_to(request.membership).select_related(
+        "funder", "program", "stage"
+    )
+    found = _active_between(found, query.start, query.end)
+    return _page(found.order_by("-ends_on", "-starts_on", "pk"), query, _funding)
+
+
+def _training(t: Training) -> dict:
+    return {
+        "id": t.pk,
+        "mediator_id": t.mediator_id,
+        "kind": t.kind,
+        "title": t.title,
+        "body": t.body,
+        "hours": float(t.hours),
+        "starts_on": t.starts_on,
+        "ends_on": t.ends_on,
+        "qualification_obtained": t.qualification_obtained,
+    }
+
+
+@jobs.get(
+    "/emplois/formations/",
+    response={200: schemas.Page[schemas.TrainingOut], **ERRORS},
+    url_name="training_list",
+)
+def training_list(request, query: Query[schemas.JobsPeriodQuery]):
+    """Les formations des personnes employées (sans leur nom), en cours dans la période."""
+    _require_coordinator(request)
+    found = _active_between(Training.objects.visible_to(request.membership), query.start, query.end)
+    return _page(found.order_by("-starts_on", "pk"), query, _training)
+
+
 # --- indicators -----------------------------------------------------------------------------
 
 indicators = Router(tags=["Indicateurs"])
@@ -833,7 +1657,7 @@ def indicator_board(request, query: Query[schemas.IndicatorQuery]):
     }
 
 
-for _router in (account, reference, structures, logbook, followup, indicators):
+for _router in (account, reference, structures, logbook, followup, records, jobs, indicators):
     api.add_router("", _router)
 
 
@@ -855,4 +1679,6 @@ urlpatterns = [
         for p in api.urls[0]
     ),
     path("docs/assets/<str:name>", views.docs_asset, name="docs_asset"),
+    # Last: any other address under /api/ is a JSON 404 (never the site's HTML page).
+    re_path(r"^", errors.json_not_found, name="not_found"),
 ]

@@ -12,7 +12,9 @@ import logging
 from functools import wraps
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from ninja import errors as ninja_errors
 
 logger = logging.getLogger("django.request")
@@ -204,3 +206,23 @@ def json_method_not_allowed(view):
         return response
 
     return wrapped
+
+
+@csrf_exempt
+def json_not_found(request):
+    """Any address under /api/ that names no operation: the JSON shape, with a hint when
+    only the final slash is missing (the API's paths all end with one). A page under
+    /api/ (the tokens page) keeps Django's slash redirect."""
+    detail = f"Adresse inconnue de l'API : {request.path} (la liste : /api/docs)."
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.url_name != "not_found":
+            if match.namespace != "api":
+                return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+            detail = (
+                f"Adresse inconnue de l'API : {request.path} ; voulez-vous dire {request.path}/ ?"
+            )
+    return JsonResponse(error_body(detail), status=404)

@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from lien.core.models import STRUCTURE_ROLES
+from lien.exchange import services
 from lien.exchange.models import TokenScope
 
 #: Lifetimes offered (days; "" for a token that does not expire).
@@ -40,8 +40,8 @@ class TokenCreateForm(forms.Form):
         choices=TokenScope.choices,
         initial=TokenScope.READ,
         help_text=_(
-            "L'écriture (saisie d'interventions) est réservée aux rattachements de médiation "
-            "ou de coordination."
+            "L'écriture (saisies des équipes ; réponses des financeurs et partenaires aux "
+            "signalements et orientations) n'est pas ouverte au pilotage ni à l'administration."
         ),
     )
     expires_in = forms.ChoiceField(
@@ -61,7 +61,7 @@ class TokenCreateForm(forms.Form):
     def clean(self):
         data = super().clean()
         membership, scope = data.get("membership"), data.get("scope")
-        if membership and scope == TokenScope.WRITE and membership.role not in STRUCTURE_ROLES:
+        if membership and scope == TokenScope.WRITE and membership.role not in services.WRITE_ROLES:
             self.add_error(
                 "scope",
                 _("Ce rattachement ne peut pas écrire par l'API : choisissez la lecture seule."),

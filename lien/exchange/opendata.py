@@ -10,9 +10,12 @@ items by their stable codes, Licence Ouverte / Etalab 2.0.
 * ``activite.csv``: interventions and people met by month × territory × type of activity ×
   domain (the activity cube);
 * ``resultats.csv``: interventions by month × territory × outcome (with its family; the result
-  cube).
+  cube);
+* ``emplois.csv``: the jobs, by month × territory (the employer's seat) × contract type:
+  contracts running in the month, the people who hold them, their posts and their FTE.
 
-Only cube counts leave Lien, and through small-cell protection (``lien.core.suppression``): for
+Only counts leave Lien (cube counts; for jobs, counts of contracts, people and posts), and
+through small-cell protection (``lien.core.suppression``): for
 each file, each month and each measure, the territories × categories table is protected as if
 its margins (totals per territory, per category and overall) were published, since dashboards
 show them. A suppressed cell is written as the text the module gives, ``"< 5"`` (1 to 4) or
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import decimal
 import io
 import json
 import os
@@ -37,13 +41,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from lien.core import suppression
 from lien.indicators import engine
 from lien.indicators.models import ActivityCube, ResultCube
-from lien.referentiel.models import ActivityType, Domain, Outcome
+from lien.jobs.models import Contract
+from lien.jobs.queries import add_months
+from lien.referentiel.models import ActivityType, ContractType, Domain, Outcome
 from lien.territories.models import LEVEL_DEPTH, Level, Territory, TerritoryAncestor
 
 LEVELS = (Level.DEPARTEMENT, Level.EPCI, Level.COMMUNE)
@@ -200,15 +206,76 @@ def _protected(cells: dict[tuple, list[int]], measure: int, threshold: int) -> d
     return shown
 
 
+def _months(request: Request) -> list[datetime.date]:
+    months, month = [], request.start
+    while month <= request.end:
+        months.append(month)
+        month = add_months(month, 1)
+    return months
+
+
+def _job_rows(request: Request) -> list[tuple]:
+    """(month, commune of the employer, contract type, contracts, people, posts, FTE) for
+    each month a contract runs in (at least one day of it)."""
+    months = _months(request)
+    after_end = add_months(request.end, 1)
+    contracts = Contract.objects.filter(starts_on__lt=after_end).filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gte=request.start)
+    )
+    cells: dict[tuple, list] = defaultdict(lambda: [0, set(), set(), decimal.Decimal(0)])
+    for starts_on, ends_on, type_id, mediator_id, post_id, fte, commune_id in (
+        contracts.values_list(
+            "starts_on", "ends_on", "contract_type_id", "mediator_id", "post_id", "fte",
+            "post__structure__commune_id",
+        )
+    ):  # fmt: skip
+        for month in months:
+            if starts_on < add_months(month, 1) and (ends_on is None or ends_on >= month):
+                cell = cells[(month, commune_id, type_id)]
+                cell[0] += 1
+                cell[1].add(mediator_id)
+                cell[2].add(post_id)
+                cell[3] += fte
+    return [
+        (*key, count, len(people), len(posts), fte)
+        for key, (count, people, posts, fte) in cells.items()
+    ]
+
+
+def _job_lines(request: Request, t: int, place) -> list[list[str]]:
+    cells = _roll_up(request, _job_rows(request), 4)
+    people = _protected(cells, 1, t)
+    types = dict(ContractType.objects.values_list("pk", "code"))
+    lines = []
+    for key, (contracts, _, posts, fte) in cells.items():
+        month, area_id, type_id = key
+        shown = people[key]
+        hidden = not shown.isdigit()
+        lines.append(
+            [
+                month.strftime("%Y-%m"),
+                *place(area_id),
+                types.get(type_id, ""),
+                suppression.MASKED if hidden else str(contracts),
+                shown,
+                suppression.MASKED if hidden else str(posts),
+                suppression.MASKED if hidden else f"{fte:.2f}",
+            ]
+        )
+    lines.sort(key=lambda r: (r[0], r[1], r[4]))
+    return lines
+
+
 @dataclass(frozen=True)
 class OpenData:
     activity: list[list[str]]  # header first
     results: list[list[str]]
+    jobs: list[list[str]]
     package: dict
 
 
 def build(request: Request, *, threshold: int | None = None) -> OpenData:
-    """The two tables (displayed strings only) and the data package describing them."""
+    """The three tables (displayed strings only) and the data package describing them."""
     t = settings.LIEN_SMALL_CELL_THRESHOLD if threshold is None else threshold
     keys, measures = ("activity_type_id", "domain_id"), ("interventions", "people_met")
     activity_cells = _roll_up(request, _cube_rows(ActivityCube, request, keys, measures), 2)
@@ -218,13 +285,15 @@ def build(request: Request, *, threshold: int | None = None) -> OpenData:
     )
     result_cells = {k: v for k, v in result_cells.items() if v[0]}
     area_ids = {k[1] for k in [*activity_cells, *result_cells]}
-    areas = {t.pk: t for t in Territory.objects.filter(pk__in=area_ids)}
+    areas = {t.pk: t for t in Territory.objects.defer("geometry").filter(pk__in=area_ids)}
     activities = dict(ActivityType.objects.values_list("pk", "code"))
     domains = dict(Domain.objects.values_list("pk", "code"))
     outcomes = {pk: (code, family) for pk, code, family in Outcome.objects.values_list(
         "pk", "code", "family")}  # fmt: skip
 
     def place(area_id):
+        if area_id not in areas:  # an area with jobs but no intervention
+            areas[area_id] = Territory.objects.defer("geometry").get(pk=area_id)
         area = areas[area_id]
         return [area.code, area.level, area.name]
 
@@ -255,22 +324,23 @@ def build(request: Request, *, threshold: int | None = None) -> OpenData:
     ]
     activity.sort(key=lambda r: (r[0], r[1], r[4], r[5]))
     results.sort(key=lambda r: (r[0], r[1], r[4], r[5]))
+    jobs = _job_lines(request, t, place)
     package = datapackage(request, t)
     names = [[f["name"] for f in r["schema"]["fields"]] for r in package["resources"]]
-    return OpenData([names[0], *activity], [names[1], *results], package)
+    return OpenData([names[0], *activity], [names[1], *results], [names[2], *jobs], package)
 
 
 # --- description ---------------------------------------------------------------------------
 
 
-def _place_fields(level: str) -> list[dict]:
+def _place_fields(level: str, month: str = "Mois des interventions") -> list[dict]:
     return [
         {
             "name": "mois",
             "title": "Mois",
             "type": "yearmonth",
             "format": "default",
-            "description": "Mois des interventions, au format ISO 8601 AAAA-MM.",
+            "description": f"{month}, au format ISO 8601 AAAA-MM.",
             "example": "2026-01",
             "constraints": {"required": True},
         },
@@ -389,9 +459,55 @@ def datapackage(request: Request, t: int) -> dict:
         },
         _count_field("interventions", "Nombre d'interventions", "Interventions saisies.", t),
     ]
+    jobs_fields = [
+        *_place_fields(request.level, "Mois où les contrats courent (au moins un jour)"),
+        {
+            "name": "type_contrat",
+            "title": "Type de contrat",
+            "type": "string",
+            "description": (
+                "Code du type de contrat dans le référentiel de Lien (adulte-relais, CDI…). "
+                "Le territoire est celui du siège de la structure employeuse."
+            ),
+            "example": "adulte-relais",
+            "constraints": {
+                "required": True,
+                "enum": sorted(ContractType.objects.values_list("code", flat=True)),
+            },
+        },
+        _count_field(
+            "contrats",
+            "Nombre de contrats",
+            "Contrats en cours dans le mois (masqué avec le nombre de personnes).",
+            t,
+        ),
+        _count_field(
+            "personnes",
+            "Nombre de personnes employées",
+            "Personnes titulaires de ces contrats (la mesure protégée).",
+            t,
+        ),
+        _count_field(
+            "postes",
+            "Nombre de postes",
+            "Postes occupés par ces contrats (masqué avec le nombre de personnes).",
+            t,
+        ),
+        {
+            "name": "etp",
+            "title": "Équivalents temps plein",
+            "type": "number",
+            "description": (
+                "Somme des ETP de ces contrats, deux décimales (séparateur « . ») ; "
+                "« secret » quand le nombre de personnes est masqué."
+            ),
+            "example": "3.50",
+            "constraints": {"minimum": 0},
+        },
+    ]
     common = (
         "Aucune donnée nominative : des comptes issus des agrégats de Lien. Une combinaison "
-        "sans intervention n'a pas de ligne (sa valeur est 0). Pour chaque mois, le tableau "
+        "sans effectif n'a pas de ligne (sa valeur est 0). Pour chaque mois, le tableau "
         "territoires × catégories est protégé par le secret statistique (seuil "
         f"{t}, secret primaire et secondaire), ses totaux étant réputés publiés. "
         + suppression.legend(t)
@@ -418,7 +534,7 @@ def datapackage(request: Request, t: int) -> dict:
     return {
         "profile": "tabular-data-package",
         "name": "lien-mediation-sociale",
-        "title": f"Activité et résultats de la médiation sociale ({scope}, {period})",
+        "title": f"Activité, résultats et emplois de la médiation sociale ({scope}, {period})",
         "description": (
             "Données agrégées et non nominatives de la médiation sociale, par mois et par "
             f"territoire (niveau {request.level}), issues des cahiers de liaison des "
@@ -453,6 +569,14 @@ def datapackage(request: Request, t: int) -> dict:
                 result_fields,
                 ["mois", "code_insee", "issue"],
             ),
+            resource(
+                "emplois",
+                "Emplois de la médiation sociale",
+                "Contrats, personnes employées, postes et ETP par mois, territoire du siège "
+                "de l'employeur et type de contrat.",
+                jobs_fields,
+                ["mois", "code_insee", "type_contrat"],
+            ),
         ],
     }
 
@@ -467,11 +591,12 @@ def _csv(rows: list[list[str]]) -> bytes:
 
 
 def write(data: OpenData, directory: Path) -> list[Path]:
-    """Write the three files, all or nothing (temporary files renamed at the end)."""
+    """Write the four files, all or nothing (temporary files renamed at the end)."""
     check_output(directory)
     contents = {
         "activite.csv": _csv(data.activity),
         "resultats.csv": _csv(data.results),
+        "emplois.csv": _csv(data.jobs),
         "datapackage.json": (json.dumps(data.package, ensure_ascii=False, indent=2) + "\n").encode(
             "utf-8"
         ),

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from ninja import Schema
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from lien.followup.models import ReportCategory
 from lien.referentiel.models import REFERENCE_MODELS
 
 T = TypeVar("T")
@@ -46,6 +47,7 @@ InseeCode = Annotated[str, Field(max_length=5), AfterValidator(_insee)]
 Code = Annotated[str, Field(max_length=60), AfterValidator(_code)]
 FilterDate = Annotated[datetime.date, Field(ge=MIN_DATE, le=MAX_DATE)]
 Vocabulary = Literal[tuple(REFERENCE_MODELS)]  # type: ignore[valid-type]
+ReportCategoryCode = Literal[tuple(ReportCategory.values)]  # type: ignore[valid-type]
 
 
 # --- errors and pages -------------------------------------------------------------------
@@ -472,3 +474,368 @@ class IndicatorsOut(Schema):
     figures: list[FigureOut]
     tables: list[IndicatorTableOut]
     notes: list[str]
+
+
+# --- writes of the follow-up, shared types ---------------------------------------------------
+
+
+def _printable(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("Caractère nul interdit.")
+    return value
+
+
+#: Free text of a write: the form checks its length and content; NUL is refused here
+#: (PostgreSQL stores no NUL character).
+Text = Annotated[str, AfterValidator(_printable)]
+Id = Annotated[int, Field(ge=1, le=2**62)]
+
+
+def text(max_length: int, description: str | None = None, default: Any = ...) -> Any:
+    return Field(default, max_length=max_length, description=description)
+
+
+class WriteIn(Schema):
+    """A body of the API's writes: unknown fields are refused (a typo never passes)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TextConfirmIn(WriteIn):
+    text_confirmed: bool = Field(
+        False, description="Garder un texte libre signalé par le contrôle des textes libres."
+    )
+
+
+# --- situations (writes) --------------------------------------------------------------------
+
+
+class SituationIn(TextConfirmIn):
+    """A pseudonymous follow-up, with the rules of the page « Ouvrir un suivi ». A
+    nominative follow-up (names, contact details) is opened on the page only."""
+
+    service: uuid.UUID = Field(description="Dispositif de votre structure.")
+    kind: Text = text(20, "deferred (médiation différée) ou rights (accès aux droits).")
+    initials: Text = text(20, "Initiales ou pseudonyme, jamais un nom.")
+    domain: Text = text(60, "Code du domaine.")
+    category: Text | None = text(60, "Code de la situation.", None)
+    commune: Text = text(20, "Code INSEE de la commune.")
+    qpv: Text | None = text(20, "Code du QPV, le cas échéant.", None)
+    summary: Text = text(500, "Objet du suivi, sans nom ni donnée sensible.")
+    parties: list[Annotated[Text, Field(max_length=80)]] = Field(
+        default_factory=list, max_length=12, description="Pseudonymes ou fonctions des parties."
+    )
+
+
+class SituationCloseIn(WriteIn):
+    outcome: Text = text(60, "Code de l'issue.")
+    closed_on: FilterDate | None = Field(None, description="Défaut : aujourd'hui.")
+
+
+# --- referrals (writes) ---------------------------------------------------------------------
+
+
+class ReferralIn(TextConfirmIn):
+    """A referral to a partner, with the rules of the page « Orienter vers un partenaire ».
+    How to call the person back (with their consent) is given on the page only: no
+    contact detail goes through the API, either way."""
+
+    service: uuid.UUID
+    partner: uuid.UUID = Field(description="Organisme partenaire (actif).")
+    theme: Text = text(60, "Code du thème de la demande.")
+    commune: Text = text(20, "Code INSEE de la commune de la personne.")
+    person: Text = text(40, "Initiales ou pseudonyme : le partenaire ne voit que cela.")
+    request: Text = text(500, "Ce dont le partenaire a besoin, sans donnée sensible.")
+    situation: uuid.UUID | None = Field(None, description="Suivi d'origine.")
+    intervention: uuid.UUID | None = Field(None, description="Intervention d'origine.")
+
+
+class ReferralAnswerIn(WriteIn):
+    """The partner's answer: accepted, refused (with a reason) or done (with a result)."""
+
+    status: Literal["accepted", "refused", "done"]
+    refusal_reason: Text | None = text(300, None, None)
+    result: Literal["solved", "partly", "not_solved", "no_show"] | None = None
+    result_note: Text | None = text(300, None, None)
+
+
+# --- dysfunction reports --------------------------------------------------------------------
+
+
+class ReportOut(Schema):
+    id: uuid.UUID
+    structure_id: uuid.UUID
+    service_id: uuid.UUID
+    category: str
+    commune: str
+    qpv: str | None
+    place_type: str | None
+    address: str
+    latitude: float | None
+    longitude: float | None
+    description: str
+    has_photo: bool = Field(description="Une photo est jointe (visible sur la page).")
+    routed_to: OrganisationRef | None
+    status: str
+    response: str
+    duplicate_of: uuid.UUID | None
+    reported_at: datetime.datetime
+    acknowledged_at: datetime.datetime | None
+    closed_at: datetime.datetime | None
+
+
+class ReportQuery(PeriodQuery):
+    status: Literal["unrouted", "sent", "acknowledged", "resolved", "rejected"] | None = None
+    category: ReportCategoryCode | None = None
+
+
+class ReportIn(TextConfirmIn):
+    """A dysfunction report, with the rules of the page « Signaler un dysfonctionnement »
+    (the photo is added on the page)."""
+
+    service: uuid.UUID
+    category: Text = text(12, "Catégorie : " + ", ".join(ReportCategory.values) + ".")
+    commune: Text = text(20, "Code INSEE de la commune.")
+    qpv: Text | None = text(20, None, None)
+    place_type: Text | None = text(60, "Code du type de lieu.", None)
+    address: Text | None = text(200, "Adresse ou repère.", None)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    description: Text = text(500)
+    not_duplicate: bool = Field(
+        False, description="Des signalements semblables sont ouverts : enregistrer quand même."
+    )
+
+
+class ReportRouteIn(WriteIn):
+    organisation: uuid.UUID = Field(description="Organisme destinataire (coordination).")
+
+
+class ReportAnswerIn(WriteIn):
+    status: Literal["acknowledged", "resolved", "rejected"]
+    response: Text | None = text(300, "Commentaire (obligatoire pour un rejet).", None)
+
+
+# --- social watch ---------------------------------------------------------------------------
+
+
+class ObservationOut(Schema):
+    id: uuid.UUID
+    structure_id: uuid.UUID
+    service_id: uuid.UUID
+    sector: TerritoryRef
+    observed_on: datetime.date
+    level: str
+    categories: list[str]
+    text: str
+    shared_with: list[OrganisationRef]
+    created_at: datetime.datetime
+
+
+class ObservationQuery(PeriodQuery):
+    level: Literal["info", "vigilance", "alerte"] | None = None
+
+
+class ObservationIn(TextConfirmIn):
+    service: uuid.UUID
+    sector: Text = text(20, "Code de la commune ou du QPV observé (où la structure agit).")
+    observed_on: FilterDate
+    level: Text = text(10, "info, vigilance ou alerte.")
+    categories: list[Annotated[Text, Field(max_length=60)]] = Field(
+        default_factory=list, max_length=50, description="Codes des situations observées."
+    )
+    text: Text = text(600)
+    shared_with: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+
+
+# --- collective actions ---------------------------------------------------------------------
+
+
+class CollectiveActionOut(Schema):
+    id: uuid.UUID
+    structure_id: uuid.UUID
+    service_id: uuid.UUID
+    kind: str
+    title: str
+    held_on: datetime.date
+    duration_minutes: int
+    commune: str
+    qpv: str | None
+    place: str
+    partners: list[OrganisationRef]
+    residents: int
+    young_people: int
+    professionals: int
+    institutions: int
+    notes: str
+    created_at: datetime.datetime
+
+
+class CollectiveActionQuery(PeriodQuery):
+    kind: Literal["awareness", "consultation", "project", "cultural"] | None = None
+
+
+Count = Annotated[int, Field(ge=-(2**31), le=2**31)]
+
+
+class CollectiveActionIn(TextConfirmIn):
+    service: uuid.UUID
+    kind: Text = text(12, "awareness, consultation, project ou cultural.")
+    title: Text = text(150)
+    held_on: FilterDate
+    duration_minutes: Count
+    commune: Text = text(20)
+    qpv: Text | None = text(20, None, None)
+    place: Text | None = text(150, None, None)
+    residents: Count = 0
+    young_people: Count = 0
+    professionals: Count = 0
+    institutions: Count = 0
+    partners: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+    notes: Text | None = text(600, None, None)
+
+
+class CollectiveActionPatch(TextConfirmIn):
+    """The fields to change; the others keep their value."""
+
+    service: uuid.UUID | None = None
+    kind: Text | None = text(12, None, None)
+    title: Text | None = text(150, None, None)
+    held_on: FilterDate | None = None
+    duration_minutes: Count | None = None
+    commune: Text | None = text(20, None, None)
+    qpv: Text | None = text(20, None, None)
+    place: Text | None = text(150, None, None)
+    residents: Count | None = None
+    young_people: Count | None = None
+    professionals: Count | None = None
+    institutions: Count | None = None
+    partners: list[uuid.UUID] | None = Field(None, max_length=50)
+    notes: Text | None = text(600, None, None)
+
+
+# --- shifts ---------------------------------------------------------------------------------
+
+
+class ShiftOut(Schema):
+    id: uuid.UUID
+    structure_id: uuid.UUID
+    service_id: uuid.UUID
+    kind: str
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime
+    commune: str
+    qpv: str | None
+    place_type: str | None
+    place_label: str
+    mediators: list[int]
+    note: str
+
+
+class ShiftQuery(PeriodQuery):
+    kind: Literal["patrol", "permanence"] | None = None
+
+
+class ShiftIn(WriteIn):
+    """A patrol or permanence, planned by the coordination (page « Tournées »)."""
+
+    kind: Text = text(12, "patrol (tournée) ou permanence.")
+    service: uuid.UUID
+    starts_at: Text = text(40, "Date et heure ISO 8601 (heure de Paris sans fuseau).")
+    ends_at: Text = text(40)
+    commune: Text = text(20)
+    qpv: Text | None = text(20, None, None)
+    place_type: Text | None = text(60, None, None)
+    place_label: Text | None = text(150, None, None)
+    mediators: list[Id] = Field(max_length=20, description="Comptes des médiateur·rices.")
+    note: Text | None = text(280, None, None)
+
+
+class ShiftPatch(WriteIn):
+    kind: Text | None = text(12, None, None)
+    service: uuid.UUID | None = None
+    starts_at: Text | None = text(40, None, None)
+    ends_at: Text | None = text(40, None, None)
+    commune: Text | None = text(20, None, None)
+    qpv: Text | None = text(20, None, None)
+    place_type: Text | None = text(60, None, None)
+    place_label: Text | None = text(150, None, None)
+    mediators: list[Id] | None = Field(None, max_length=20)
+    note: Text | None = text(280, None, None)
+
+
+# --- jobs (coordination only; no personal data of the people employed) ------------------------
+
+
+class PostShareOut(Schema):
+    structure_id: uuid.UUID
+    share: float = Field(description="Part du temps (%).")
+
+
+class PostOut(Schema):
+    id: uuid.UUID
+    structure_id: uuid.UUID
+    service_id: uuid.UUID
+    title: str
+    rome_code: str
+    fte: float = Field(description="Équivalent temps plein (0,01 à 1).")
+    status: str
+    shares: list[PostShareOut] = Field(description="Poste mutualisé : parts des bénéficiaires.")
+    created_at: datetime.datetime
+
+
+class PostQuery(PageQuery):
+    service: uuid.UUID | None = None
+    status: Literal["open", "filled", "frozen", "closed"] | None = None
+
+
+class ContractOut(Schema):
+    """A contract, without the person's name: `mediator_id` is an opaque identifier."""
+
+    id: uuid.UUID
+    post_id: uuid.UUID
+    mediator_id: uuid.UUID
+    contract_type: str
+    starts_on: datetime.date
+    ends_on: datetime.date | None
+    fte: float
+    agreement_starts_on: datetime.date | None
+    agreement_ends_on: datetime.date | None
+    end_reason: str
+    exit_outcome: str
+
+
+class JobsPeriodQuery(PageQuery):
+    start: FilterDate | None = Field(None, description="En cours à partir de ce jour.")
+    end: FilterDate | None = Field(None, description="En cours jusqu'à ce jour.")
+
+
+class ContractQuery(JobsPeriodQuery):
+    post: uuid.UUID | None = None
+
+
+class FundingOut(Schema):
+    id: uuid.UUID
+    holder_id: uuid.UUID
+    funder: OrganisationRef
+    program: str
+    amount: float = Field(description="Montant en euros.")
+    starts_on: datetime.date
+    ends_on: datetime.date
+    post_id: uuid.UUID | None
+    service_id: uuid.UUID | None
+    structure_id: uuid.UUID | None
+    stage: str
+    share: float | None
+
+
+class TrainingOut(Schema):
+    id: uuid.UUID
+    mediator_id: uuid.UUID
+    kind: str
+    title: str
+    body: str
+    hours: float
+    starts_on: datetime.date
+    ends_on: datetime.date | None
+    qualification_obtained: str

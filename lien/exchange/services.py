@@ -15,13 +15,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from lien.core import audit
-from lien.core.models import STRUCTURE_ROLES, AuditAction, Membership, User
+from lien.core.models import ORGANISATION_ROLES, STRUCTURE_ROLES, AuditAction, Membership, User
 from lien.exchange.models import KEY_PREFIX_LENGTH, ApiToken, TokenScope
 
 #: A person keeps at most this many usable tokens (revoke one to create another).
 MAX_ACTIVE_TOKENS = 20
 #: `last_used_at` is written at most this often per token: not one write per request.
 LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
+
+#: Who may hold a write token (see `token_create`).
+WRITE_ROLES = STRUCTURE_ROLES | ORGANISATION_ROLES
 
 
 def hash_secret(secret: str) -> str:
@@ -40,16 +43,17 @@ def token_create(
 ) -> tuple[ApiToken, str]:
     """Create a token acting as `membership`; returns it with its secret (shown once).
 
-    Only structure roles (mediators, coordinators) may hold a write token: the API's writes
-    are the logbook's, and a read-only role gains nothing but risk from one.
+    Only `WRITE_ROLES` may hold a write token: the structures write their records, funders
+    and partners answer the reports and referrals addressed to them; steering and
+    administration have no write in the API, and would gain nothing but risk from one.
     """
     if membership.user_id != user.pk or not membership.is_active or not user.is_active:
         raise PermissionDenied("Ce rattachement n'est pas le vôtre, ou n'est plus actif.")
-    if scope == TokenScope.WRITE and membership.role not in STRUCTURE_ROLES:
+    if scope == TokenScope.WRITE and membership.role not in WRITE_ROLES:
         raise ValidationError(
             {
-                "scope": "Seuls les rattachements de médiation ou de coordination d'une "
-                "structure peuvent écrire : choisissez la lecture seule."
+                "scope": "Ce rattachement n'écrit pas par l'API (pilotage, administration) : "
+                "choisissez la lecture seule."
             }
         )
     if expires_at is not None and expires_at <= timezone.now():

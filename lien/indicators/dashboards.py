@@ -754,8 +754,8 @@ def _indicators(board: Board, previous: Perimeter | None) -> None:
             chart = Chart(family, family_label, "table", "", rows, columns=columns)
             board.charts.append(chart)
     board.notes.append(
-        "« à venir » : l'indicateur est défini, ses données viendront des modules emplois "
-        "et utilité sociale. « — » : rien à mesurer sur la période."
+        "« à venir » : l'indicateur est défini, ses données viendront de l'évaluation "
+        "de l'utilité sociale. « — » : rien à mesurer sur la période."
     )
 
 

@@ -472,6 +472,9 @@ def measure_values(requests, perimeter: Perimeter) -> dict:
     out: dict = {}
     followup = {code for code, _ in requests if MEASURES[code].source == "followup"}
     known = _followup_values(followup, perimeter) if followup else {}
+    jobs = {code for code, _ in requests if MEASURES[code].source == "jobs"}
+    if jobs:
+        known.update(_jobs_values(jobs, perimeter))
     for code, filters in requests:
         measure = MEASURES[code]
         key = request_key(code, filters)
@@ -520,7 +523,25 @@ def _external_value(measure: Measure, perimeter: Perimeter):
         return qs.distinct().count()
     if measure.source == "followup":
         return _followup_values({measure.code}, perimeter)[measure.code]
+    if measure.source == "jobs":
+        return _jobs_values({measure.code}, perimeter).get(measure.code)
     return None
+
+
+def _jobs_values(codes: set[str], perimeter: Perimeter) -> dict:
+    """The jobs measures (lien.jobs.queries) over the perimeter's days. Headcounts are taken
+    on the last day of the period. An activity filter does not apply to jobs."""
+    from lien.jobs.queries import JobScope, jobs_values
+
+    start, end = _bounds(perimeter, aware=False)
+    scope = JobScope(
+        structure_ids=perimeter.structure_ids,
+        service_ids=perimeter.service_ids,
+        territory_id=perimeter.territory.pk if perimeter.territory is not None else None,
+        employer_type=perimeter.employer_type,
+        domains=perimeter.domains,
+    )
+    return jobs_values(codes, scope, start, end - datetime.timedelta(days=1))
 
 
 def _bounds(perimeter: Perimeter, aware: bool):

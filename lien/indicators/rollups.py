@@ -523,9 +523,10 @@ def rebuild() -> dict[str, int]:
     return counts
 
 
-def _area_select(spec) -> tuple[str, list]:
+def _area_select(spec, source_sql: str | None = None) -> tuple[str, list]:
     """The SELECT deriving an area cube from its source cube (joined with the structure's
-    type of employer and the commune's région)."""
+    type of employer and the commune's région); `source_sql` reads another relation with
+    the source cube's columns instead (a delta, see `apply_inserted`)."""
     from lien.structures.models import Structure
     from lien.territories.models import Level, Territory, TerritoryAncestor
 
@@ -544,7 +545,7 @@ def _area_select(spec) -> tuple[str, list]:
     )
     sql = (
         f"SELECT {', '.join([*keys, *value_sql])} "  # noqa: S608 — identifiers only
-        f"FROM {q(source._meta.db_table)} c "
+        f"FROM {f'({source_sql})' if source_sql else q(source._meta.db_table)} c "
         f"LEFT JOIN {q(Structure._meta.db_table)} s ON s.id = c.structure_id "
         f"LEFT JOIN ({regions}) r ON r.commune_id = c.commune_id "
         f"GROUP BY {', '.join(keys)}"
@@ -562,3 +563,65 @@ def _area_expected(spec) -> dict[tuple, tuple]:
             for row in cursor.fetchall()
             if any(row[width:])
         }
+
+
+# --- bulk additions (imports) -------------------------------------------------------------------
+
+
+def apply_inserted(**lookups) -> dict[str, int]:
+    """Add the interventions matching `lookups` (field lookups of rows just inserted, e.g.
+    their structure and common creation instant) to every cube, in SQL, in the caller's
+    transaction.
+
+    For a bulk import this replaces `apply_facts`: one INSERT … SELECT … GROUP BY … ON
+    CONFLICT DO UPDATE per cube, the area cubes derived from the same delta, so that a
+    million imported rows cost a few statements instead of a million Python facts.
+    Returns the number of cube rows touched per cube.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Les agrégats se mettent à jour dans la transaction de l'écriture.")
+    # Plain filters rather than a subquery of ids: the planner has no statistics yet on
+    # rows inserted in this transaction, and a semi-join would be planned as a nested loop.
+    q = connection.ops.quote_name
+    touched = {}
+    deltas = {}
+    for model, (queryset, names) in _fact_aggregates().items():
+        _, keys, values, _ = _spec(model)
+        if model is RequestCube:
+            queryset = queryset.filter(**{f"intervention__{k}": v for k, v in lookups.items()})
+        else:
+            queryset = queryset.filter(**lookups)
+        sql, params = queryset.query.sql_with_params()
+        columns = [model._meta.get_field(name).column for name in (*keys, *values)]
+        # The delta with the cube's own column names, as the area cubes' SELECT reads it.
+        renamed = ", ".join(
+            f"d.{q(name)} AS {q(column)}" for name, column in zip(names, columns, strict=True)
+        )
+        deltas[model] = (f"SELECT {renamed} FROM ({sql}) d", params)  # noqa: S608
+        touched[model.__name__] = _upsert_select(model, keys, values, *deltas[model])
+    for spec in AREA_CUBES:
+        delta_sql, delta_params = deltas[spec[4]]
+        select, params = _area_select(spec, source_sql=delta_sql)
+        touched[spec[0].__name__] = _upsert_select(
+            spec[0], spec[1], spec[2], select, [*delta_params, *params]
+        )
+    return touched
+
+
+def _upsert_select(model, keys, values, select: str, params) -> int:
+    q = connection.ops.quote_name
+    table = q(model._meta.db_table)
+    columns = ", ".join(q(model._meta.get_field(name).column) for name in (*keys, *values))
+    conflict = ", ".join(q(model._meta.get_field(k).column) for k in keys)
+    updates = ", ".join(
+        f"{c} = {table}.{c} + excluded.{c}"
+        for c in (q(model._meta.get_field(v).column) for v in values)
+    )
+    with connection.cursor() as cursor:
+        # "WHERE true": SQLite reads "ON CONFLICT" after a join's SELECT as the join's ON.
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT * FROM ({select}) s WHERE true "  # noqa: S608
+            f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
+            params,
+        )
+        return cursor.rowcount

@@ -207,14 +207,48 @@ def contract_update(*, actor: Membership, contract: Contract, data: dict[str, An
 # --- funding -------------------------------------------------------------------------------
 
 
+def _percent(value: Decimal) -> str:
+    return format(value.normalize(), "f").replace(".", ",")
+
+
+def _check_pooled_shares(funding: Funding) -> None:
+    """The funders of one post split its cost: the shares of its lines that overlap in time
+    add up to 100 % at most. The post's row is locked so two writers cannot both pass."""
+    if funding.post_id is None or funding.share is None:
+        return
+    Post.objects.select_for_update().filter(pk=funding.post_id).first()
+    others = (
+        Funding.objects.filter(
+            post_id=funding.post_id,
+            share__isnull=False,
+            starts_on__lte=funding.ends_on,
+            ends_on__gte=funding.starts_on,
+        )
+        .exclude(pk=funding.pk)
+        .values_list("share", flat=True)
+    )
+    taken = sum(others, Decimal("0"))
+    if taken + funding.share > HUNDRED:
+        raise ValidationError(
+            {
+                "share": (
+                    f"Les financements de ce poste sur la même période en couvrent déjà "
+                    f"{_percent(taken)} % : il reste {_percent(HUNDRED - taken)} % à répartir."
+                )
+            }
+        )
+
+
 @transaction.atomic
 def funding_create(*, actor: Membership, holder: Structure, data: dict[str, Any]) -> Funding:
     """Add a funding line of `holder`, for one of its posts, one of its services, or the
-    structure as a whole (exactly one object)."""
+    structure as a whole (exactly one object). The lines of a pooled post split its cost
+    among funders by share."""
     require_manage_structure(actor, holder)
     funding = Funding(holder=holder)
     _assign(funding, data, fixed=("holder",))
     funding.full_clean()
+    _check_pooled_shares(funding)
     funding.save()
     _journal_create(actor, funding, structure_id=holder.pk)
     return funding
@@ -226,6 +260,7 @@ def funding_update(*, actor: Membership, funding: Funding, data: dict[str, Any])
     before = audit.snapshot(funding)
     _assign(funding, data, fixed=("holder",))
     funding.full_clean()
+    _check_pooled_shares(funding)
     funding.save()
     _journal_update(actor, funding, before, structure_id=funding.holder_id)
     return funding

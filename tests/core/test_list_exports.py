@@ -60,7 +60,9 @@ OWN_ROWS = {
 
 
 @pytest.fixture
-def world(db):
+def world(db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.LIEN_EXPORT_ROOT = tmp_path / "exports"
     return build_world()
 
 

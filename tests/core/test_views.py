@@ -75,9 +75,7 @@ def test_cards_link_only_to_features_that_exist(client, territories, login):
     body = client.get("/").content.decode()
     assert '<h3><a href="/ma-structure/">Ma structure</a></h3>' in body
     assert '<h3><a href="/journal/">Journal d&#x27;audit</a></h3>' in body
-    # Not built yet: announced, without a link.
-    assert "<h3>Bilan d&#x27;activité</h3>" in body
-    assert "Bientôt disponible" in body
+    assert '<h3><a href="/rapports/">Bilan d&#x27;activité</a></h3>' in body
     # No dead link: every link of the page leads to a registered route.
     for href in re.findall(r'href="(/[^"#]*)"', body):
         if not href.startswith("/static/"):

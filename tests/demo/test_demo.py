@@ -109,7 +109,12 @@ def test_demo_jobs_show_posts_a_pooled_post_and_a_funding_alert(demo, settings):
     structure = Structure.objects.get(name__startswith="Trait d'Union")
     assert Post.objects.filter(structure=structure).count() == 4
     assert PostShare.objects.filter(post__structure=structure).count() == 2
-    assert Contract.objects.filter(contract_type__code="adulte-relais").count() == 2
+    assert (
+        Contract.objects.filter(
+            post__structure=structure, contract_type__code="adulte-relais"
+        ).count()
+        == 2
+    )
     alerts = list(posts_with_funding_ending([structure.pk], timezone.localdate(), 6))
     assert [p.title for p in alerts] == ["Adulte-relais — médiation de proximité"]
     settings.LIEN_DEMO_LOGINS_ENABLED = True
@@ -121,3 +126,23 @@ def test_demo_jobs_show_posts_a_pooled_post_and_a_funding_alert(demo, settings):
     posts = Post.objects.count()
     call_command("demo", "--scale", "1", "--months", "1")
     assert Post.objects.count() == posts
+
+
+def test_demo_steering_ships_the_seeds_agreement_and_a_live_observatory(demo):
+    from lien.steering.models import Decision, FrameworkAgreement, SteeringMeeting
+    from lien.steering.queries import observatory
+
+    seeds = FrameworkAgreement.objects.get(title__contains="Nord-Pas de Calais 2013–2015")
+    assert seeds.job_target == 3000
+    assert (seeds.starts_on.year, seeds.ends_on.year) == (2013, 2015)
+    plan = FrameworkAgreement.objects.exclude(pk=seeds.pk).get()
+    assert plan.experiments.count() == 2
+    assert SteeringMeeting.objects.filter(agreement=plan).count() == 4
+    assert Decision.objects.filter(meeting__agreement=plan, status="open").exists()
+    figures = observatory(plan, protected=False)
+    # Every demo structure hires: one post per team member, plus Trait d'Union's own.
+    assert int(figures.total) >= 30
+    assert figures.timeline and figures.breakdowns
+    posts = len(FrameworkAgreement.objects.all())
+    call_command("demo", "--scale", "1", "--months", "1")
+    assert len(FrameworkAgreement.objects.all()) == posts

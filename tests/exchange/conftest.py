@@ -174,6 +174,15 @@ class Api:
             path, data, content_type="application/json", headers={**self.headers, **headers}
         )
 
+    def patch(self, path, body=None, **headers):
+        return self.client.generic(
+            "PATCH",
+            path,
+            json.dumps(body if body is not None else {}),
+            content_type="application/json",
+            headers={**self.headers, **headers},
+        )
+
 
 @pytest.fixture
 def api(client, token_for):

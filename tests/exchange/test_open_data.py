@@ -3,6 +3,9 @@
 The world, in one month: Lille 10 "gestion-conflits / habitat-social" and 6 "gestion-conflits /
 espaces-publics", Roubaix 2 (a small cell), Arras 8, Ambérieu-en-Bugey (01004) 6 and Ajaccio
 (2A004) 5, all "gestion-conflits / habitat-social", logged by one structure through the service.
+Jobs: a structure in Lille employs 6 people in CDI on 3 posts (half time each), one in Arras
+5 people in CDI on 5 posts (full time); the structure of Roubaix one adulte-relais (a small
+cell).
 """
 
 import csv
@@ -17,11 +20,13 @@ from django.utils import timezone
 
 from lien.core.models import Role
 from lien.indicators import engine
+from lien.jobs.models import Contract
 from lien.logbook import services
 from lien.logbook.forms import InterventionForm
 from lien.territories.models import Level, Territory
 from lien.territories.services import territory_rebuild_ancestors
 from tests.factories import ServiceFactory, make_membership
+from tests.jobs.factories import contract_type, make_mediator, make_post
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +95,24 @@ def world(territories, referentiel):
             form = InterventionForm.from_payload(data, structure=structure, author=mediator.user)
             assert form.is_valid(), form.errors
             services.intervention_create(actor=mediator, data=form.intervention_data())
+    hire(ServiceFactory(structure__commune=territories["lille"]), people=6, posts=3, fte="0.5")
+    hire(ServiceFactory(structure__commune=territories["arras"]), people=5, posts=5, fte="1")
+    hire(service, people=1, posts=1, fte="1", kind="adulte-relais")
     return {"month": month, "t": territories}
+
+
+def hire(service, *, people, posts, fte, kind="cdi"):
+    """`people` contracts of `kind` on `posts` posts, running since before the month."""
+    start = _month() - datetime.timedelta(days=40)
+    made = [make_post(service, title=f"Poste {i}") for i in range(posts)]
+    for i in range(people):
+        Contract.objects.create(
+            mediator=make_mediator(service.structure, last_name=f"Nom-secret-{i}"),
+            post=made[i % posts],
+            contract_type=contract_type(kind),
+            starts_on=start,
+            fte=fte,
+        )
 
 
 def export(tmp_path, month, *extra):
@@ -126,6 +148,9 @@ def validate(row: list[str], schema: dict) -> list[str]:
                 errors.append(f"{name}: {value!r} is not an integer")
             elif int(value) < constraints.get("minimum", int(value)):
                 errors.append(f"{name}: {value} below the minimum")
+        elif field["type"] == "number":
+            if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", value):
+                errors.append(f"{name}: {value!r} is not a number")
         elif field["type"] == "yearmonth":
             if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", value):
                 errors.append(f"{name}: {value!r} is not a YYYY-MM month")
@@ -150,6 +175,7 @@ def test_files_follow_their_schema(world, tmp_path, level):
     assert sorted(p.name for p in out.iterdir()) == [
         "activite.csv",
         "datapackage.json",
+        "emplois.csv",
         "resultats.csv",
     ]
     assert package["profile"] == "tabular-data-package"
@@ -163,7 +189,7 @@ def test_files_follow_their_schema(world, tmp_path, level):
         assert {"< 5", "secret"} <= set(schema["missingValues"])
         for field in schema["fields"]:
             assert field["title"] and field["description"]
-            assert field["type"] in ("string", "integer", "yearmonth")
+            assert field["type"] in ("string", "integer", "number", "yearmonth")
         table = tables[resource["name"]]
         assert table[0] == [f["name"] for f in schema["fields"]]
         assert len(table) > 1
@@ -172,6 +198,7 @@ def test_files_follow_their_schema(world, tmp_path, level):
             assert row[2] == level
     text = "".join((out / f"{name}.csv").read_text(encoding="utf-8") for name in tables)
     assert SECRET_NAME not in text and "Dispositif-témoin" not in text
+    assert "Nom-secret" not in text and "Poste 0" not in text
 
 
 def test_insee_codes_keep_their_leading_zeros(world, tmp_path):
@@ -297,3 +324,34 @@ def test_an_unwritable_output_writes_nothing(world, tmp_path):
             )  # fmt: skip
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fichier.txt"]
     assert a_file.read_text() == "x"
+
+
+def test_jobs_by_department_and_contract_type(world, tmp_path):
+    month = f"{world['month']:%Y-%m}"
+    _, _, tables = export(tmp_path, world["month"], "--level", "departement", "--territory", "62")
+    assert as_dicts(tables["emplois"]) == [
+        {"mois": month, "code_insee": "62", "niveau": "departement", "libelle": "Pas-de-Calais",
+         "type_contrat": "cdi", "contrats": "5", "personnes": "5", "postes": "5", "etp": "5.00"},
+    ]  # fmt: skip
+    # A contract that ended before the month is not counted.
+    Contract.objects.filter(post__structure__commune=world["t"]["arras"]).update(
+        starts_on=world["month"] - datetime.timedelta(days=90),
+        ends_on=world["month"] - datetime.timedelta(days=1),
+    )
+    _, _, tables = export(tmp_path / "b", world["month"], "--territory", "62")
+    assert as_dicts(tables["emplois"]) == []
+
+
+def test_a_small_number_of_people_hides_the_whole_jobs_line(world, tmp_path):
+    _, _, tables = export(tmp_path, world["month"], "--level", "commune")
+    rows = {(r["code_insee"], r["type_contrat"]): r for r in as_dicts(tables["emplois"])}
+    roubaix = rows[("59512", "adulte-relais")]
+    assert roubaix["personnes"] == "< 5"
+    assert (roubaix["contrats"], roubaix["postes"], roubaix["etp"]) == ("secret",) * 3
+    for row in rows.values():
+        if not row["personnes"].isdigit():
+            assert (row["contrats"], row["postes"], row["etp"]) == ("secret",) * 3
+        else:
+            assert int(row["personnes"]) >= 5
+    assert rows[("59350", "cdi")]["personnes"] == "6"
+    assert rows[("59350", "cdi")]["etp"] == "3.00" and rows[("59350", "cdi")]["postes"] == "3"

@@ -27,6 +27,33 @@ EXPECTED = {
     ("get", "/api/orientations/"),
     ("get", "/api/orientations/{referral_id}/"),
     ("get", "/api/indicateurs/"),
+    # Follow-up writes, reports, social watch, collective actions, shifts, jobs.
+    ("post", "/api/suivis/"),
+    ("post", "/api/suivis/{situation_id}/cloture/"),
+    ("post", "/api/suivis/{situation_id}/retrait-consentement/"),
+    ("post", "/api/orientations/"),
+    ("post", "/api/orientations/{referral_id}/reponse/"),
+    ("get", "/api/signalements/"),
+    ("post", "/api/signalements/"),
+    ("get", "/api/signalements/{report_id}/"),
+    ("post", "/api/signalements/{report_id}/transmission/"),
+    ("post", "/api/signalements/{report_id}/reponse/"),
+    ("get", "/api/veille-sociale/"),
+    ("post", "/api/veille-sociale/"),
+    ("get", "/api/veille-sociale/{observation_id}/"),
+    ("get", "/api/actions-collectives/"),
+    ("post", "/api/actions-collectives/"),
+    ("get", "/api/actions-collectives/{collective_action_id}/"),
+    ("patch", "/api/actions-collectives/{collective_action_id}/"),
+    ("get", "/api/tournees/"),
+    ("post", "/api/tournees/"),
+    ("get", "/api/tournees/{shift_id}/"),
+    ("patch", "/api/tournees/{shift_id}/"),
+    ("get", "/api/emplois/postes/"),
+    ("get", "/api/emplois/postes/{post_id}/"),
+    ("get", "/api/emplois/contrats/"),
+    ("get", "/api/emplois/financements/"),
+    ("get", "/api/emplois/formations/"),
 }
 
 
@@ -56,7 +83,13 @@ def test_the_openapi_document_lists_every_route(client):
     assert set(error["properties"]) == {"detail", "errors"}
 
 
-API_PLUMBING = {"api:openapi-json", "api:openapi-view", "api:api-root", "api:docs_asset"}
+API_PLUMBING = {
+    "api:openapi-json",
+    "api:openapi-view",
+    "api:api-root",
+    "api:docs_asset",
+    "api:not_found",
+}
 
 
 def test_no_schema_carries_names_or_contact_details(client):

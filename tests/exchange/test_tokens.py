@@ -70,7 +70,6 @@ def test_the_page_refuses_bad_input_with_field_errors(world, login, client):
         ({"name": "x" * 101, "membership": funder.pk, "scope": "read"}, "name"),
         ({"name": "Ok", "membership": other.pk, "scope": "read"}, "membership"),
         ({"name": "Ok", "membership": "pas-un-uuid", "scope": "read"}, "membership"),
-        ({"name": "Ok", "membership": funder.pk, "scope": "write"}, "scope"),
         ({"name": "Ok", "membership": funder.pk, "scope": "admin"}, "scope"),
         ({"name": "Ok", "membership": funder.pk, "scope": "read", "expires_in": "9"}, "expires_in"),
         ({"name": "a\x00b", "membership": funder.pk, "scope": "read"}, "name"),
@@ -181,8 +180,8 @@ def test_a_read_token_is_refused_on_writes(world, api):
         assert "lecture seule" in answer["detail"]
 
 
-def test_only_structure_roles_get_write_tokens(world):
-    for key in ("funder", "partner", "steering", "admin"):
+def test_steering_and_administration_get_no_write_token(world):
+    for key in ("steering", "admin"):
         membership = world["m"][key]
         with pytest.raises(ValidationError):
             services.token_create(

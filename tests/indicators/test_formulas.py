@@ -125,15 +125,17 @@ def test_certified_structures(month, team):
 
 
 def test_indicators_of_records_not_yet_in_lien_are_unavailable_not_zero(month):
-    for code in ("etp", "satisfaction", "auto-evaluation-citer", "emplois-crees-consolides"):
+    for code in ("satisfaction", "auto-evaluation-citer"):
         assert value(code, month) is None, code
-    # Follow-up records are in Lien: counted (0 here), a rate over nothing is undefined.
+    # Jobs and follow-up records are in Lien: counted (0 here), a rate over nothing is undefined.
+    assert value("etp", month) == 0
+    assert value("emplois-crees-consolides", month) == 0
     referrals = engine.indicator_value(
         IndicatorDefinition.objects.get(code="taux-reussite-mises-en-relation"), month
     )
     assert (referrals.numerator, referrals.denominator, referrals.value) == (0, 0, None)
     assert value("mises-en-relation", month) == 0
-    # A rate over FTE waits for the jobs records even though the numerator exists.
+    # A rate over FTE is undefined without anyone in post, even though the numerator exists.
     result = engine.indicator_value(
         IndicatorDefinition.objects.get(code="presence-active-etp"), month
     )

@@ -33,6 +33,38 @@ def line_data(jobs, **target) -> dict:
     return data
 
 
+# --- pooled funding: funders split a post's cost by share --------------------------------
+
+
+def test_funders_split_a_pooled_post_up_to_100_percent(jobs):
+    post = make_post(jobs["service"], title="Poste mutualisé")
+
+    def line(share, funder, **dates):
+        return services.funding_create(
+            actor=jobs["coordinator"],
+            holder=jobs["structure"],
+            data=line_data(jobs, post=post, share=Decimal(share), funder=funder, **dates),
+        )
+
+    line("60", jobs["city"])
+    line("40", jobs["landlord"])
+    with pytest.raises(ValidationError) as caught:
+        line("10", jobs["city"])
+    assert caught.value.message_dict["share"] == [
+        "Les financements de ce poste sur la même période en couvrent déjà 100 % : "
+        "il reste 0 % à répartir."
+    ]
+    # The next year is split afresh.
+    line("70", jobs["city"], starts_on=D(2027, 1, 1), ends_on=D(2027, 12, 31))
+    assert Funding.objects.filter(post=post).count() == 3
+    # Raising a share past what is left is refused too.
+    first = Funding.objects.get(post=post, share=Decimal("60"))
+    with pytest.raises(ValidationError):
+        services.funding_update(
+            actor=jobs["coordinator"], funding=first, data={"share": Decimal("61")}
+        )
+
+
 # --- one object --------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from lien.demo.activity import demo_activity
 from lien.demo.builder import DEMO_PASSWORD, demo_build
 from lien.demo.followup import demo_followup
 from lien.demo.jobs import demo_jobs
+from lien.demo.steering import demo_regional_jobs, demo_steering
 
 
 class Command(BaseCommand):
@@ -28,6 +29,8 @@ class Command(BaseCommand):
         generated = demo_activity(months=months, seed=seed) if months else 0
         demo_followup()
         demo_jobs()
+        demo_regional_jobs(seed=seed)
+        demo_steering()
         self.stdout.write(
             f"Démonstration : {report.structures} structure(s), {report.services} dispositif(s), "
             f"{report.organisations} organisation(s), {report.users} médiateur·rices créés, "

@@ -9,7 +9,8 @@ from lien.exchange import opendata
 
 class Command(BaseCommand):
     help = (
-        "Exporte les données ouvertes agrégées (activite.csv, resultats.csv, datapackage.json) "
+        "Exporte les données ouvertes agrégées (activite.csv, resultats.csv, emplois.csv, "
+        "datapackage.json) "
         "d'une période, par territoire, avec secret statistique."
     )
 
@@ -40,5 +41,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"{len(data.activity) - 1} ligne(s) d'activité, {len(data.results) - 1} ligne(s) "
-            f"de résultats écrites : {', '.join(str(p) for p in paths)}."
+            f"de résultats, {len(data.jobs) - 1} ligne(s) d'emplois écrites : "
+            f"{', '.join(str(p) for p in paths)}."
         )

@@ -1,0 +1,490 @@
+"""What each kind of import accepts, how a row becomes a record, and how records are written.
+
+An importer is built once per run: it loads its vocabularies and the records it checks
+duplicates against, then `build(values)` turns one mapped row into an unsaved record (or
+cell errors), `key(record)` gives its natural key (the tuple of every imported value), and
+`write(records)` inserts a batch. `finish()` runs once, in the same transaction, at the end.
+"""
+
+import datetime
+import json
+import uuid
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+from django.db import connection
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from lien.core.models import Role
+from lien.exchange.imports import fields as f
+from lien.exchange.imports.fields import CellError, Column
+from lien.exchange.models import ImportKind
+from lien.indicators import rollups
+from lien.jobs.models import Post, PostStatus, RomeCode
+from lien.logbook.models import Form, Handoff, Intervention, Origin, Source, Timing
+from lien.referentiel import models as ref
+from lien.structures.models import Organisation, OrganisationKind, Service, Structure
+from lien.structures.validators import normalise_siret, validate_siret
+from lien.territories.models import Level, Territory
+
+Errors = list[tuple[str, str, str]]  # (field, value, reason)
+
+
+class Importer:
+    kind: str = ""
+    #: The role that may run this import.
+    role: str = Role.COORDINATOR
+    columns: list[Column] = []
+    #: Noun for the counts ("12 interventions").
+    noun: str = ""
+    batch_size = 2000
+
+    def __init__(self, job):
+        self.job = job
+        self.structure = job.structure
+        self.actor = job.membership
+        self.created = 0
+
+    @classmethod
+    def column(cls, name: str) -> Column:
+        return next(c for c in cls.columns if c.name == name)
+
+    def parse(self, values: dict[str, str]) -> tuple[Any, Errors]:
+        """Run `build`, gathering every cell's error rather than stopping at the first."""
+        self._errors: Errors = []
+        record = self.build(values)
+        return (None if self._errors else record), self._errors
+
+    def cell(self, values: dict[str, str], name: str, parser, default=None):
+        """The parsed value of one cell, or `default` when it is empty (an error when the
+        column is required)."""
+        raw = values.get(name)
+        if not raw:
+            if self.column(name).required:
+                self._errors.append((name, "", "valeur obligatoire manquante"))
+            return default
+        try:
+            return parser(raw)
+        except CellError as exc:
+            self._errors.append((name, raw, str(exc)))
+            return default
+
+    def refuse(self, name: str, value: str, reason: str) -> None:
+        self._errors.append((name, value, reason))
+
+    # What subclasses provide.
+    def build(self, values: dict[str, str]):
+        raise NotImplementedError
+
+    def key(self, record) -> tuple:
+        return tuple(getattr(record, name) for name in self.key_fields)
+
+    key_fields: tuple[str, ...] = ()
+
+    def existing(self, records: list) -> set[tuple]:
+        """The keys, among `records`', of rows already in the database."""
+        raise NotImplementedError
+
+    def write(self, records: list) -> None:
+        type(records[0]).objects.bulk_create(records)
+        self.created += len(records)
+
+    def finish(self) -> None:
+        """Called once at the end of a commit, inside its transaction."""
+
+
+# --- interventions ---------------------------------------------------------------------------
+
+
+class InterventionImporter(Importer):
+    kind = ImportKind.INTERVENTIONS
+    noun = "interventions"
+    columns = [
+        Column("started_at", "Date", True, "AAAA-MM-JJ ou JJ/MM/AAAA, heure facultative",
+               ("date intervention", "date de l intervention", "jour", "date et heure")),
+        Column("time", "Heure", False, "HH:MM (minuit si absente)", ("heure de debut",)),
+        Column("service", "Dispositif", False,
+               "Nom du dispositif ; facultatif si la structure n'en a qu'un", ("service",)),
+        Column("duration_minutes", "Durée (minutes)", False, "1 à 720 ; 15 par défaut",
+               ("duree", "duree minutes", "duree en minutes", "minutes")),
+        Column("commune", "Commune (code INSEE)", True, "Code INSEE, par exemple 59350",
+               ("commune", "code insee", "insee", "code commune")),
+        Column("qpv", "QPV (code)", False, "Code du quartier, par exemple QN05912M",
+               ("qpv", "code qpv", "quartier")),
+        Column("place_type", "Type de lieu", False, "Code ou libellé du référentiel",
+               ("lieu",)),
+        Column("activity_type", "Activité", True, "Code ou libellé du référentiel",
+               ("activite", "type d activite")),
+        Column("domain", "Domaine", True, "Code ou libellé du référentiel"),
+        Column("situation_category", "Situation", False, "Code ou libellé du référentiel",
+               ("categorie de situation", "type de situation")),
+        Column("origin", "Origine", False, "Code ou libellé ; initiative du médiateur par défaut"),
+        Column("timing", "Temporalité", False, "temps réel ou différé"),
+        Column("form", "Forme", False, "individuelle, collective, navette, table ronde"),
+        Column("people_met", "Personnes rencontrées", False, "0 à 5 000 ; 1 par défaut",
+               ("personnes", "nombre de personnes")),
+        Column("outcome", "Issue", False, "Code ou libellé du référentiel", ("resultat",)),
+        Column("emergency_handoff", "Relais d'urgence", False, "secours, police, both",
+               ("relais",)),
+        Column("note", "Remarque", False, "280 caractères au plus, sans nom de personne",
+               ("commentaire", "note")),
+    ]  # fmt: skip
+    key_fields = (
+        "service_id",
+        "started_at",
+        "duration_minutes",
+        "commune_id",
+        "qpv_id",
+        "place_type_id",
+        "activity_type_id",
+        "domain_id",
+        "situation_category_id",
+        "origin",
+        "timing",
+        "form",
+        "people_met",
+        "outcome_id",
+        "emergency_handoff",
+        "note",
+    )
+
+    def __init__(self, job):
+        super().__init__(job)
+        services = list(Service.objects.filter(structure=self.structure))
+        self.services = f.Lookup((((s.name, str(s.pk)), s.pk) for s in services), what="dispositif")
+        self.only_service = services[0].pk if len(services) == 1 else None
+        self.communes = f.Lookup(
+            (((code,), pk) for pk, code in Territory.objects.communes().values_list("pk", "code")),
+            what="commune (code INSEE)",
+        )
+        self.qpvs = f.Lookup(
+            (((code,), pk) for pk, code in Territory.objects.qpvs().values_list("pk", "code")),
+            what="QPV (code)",
+        )
+        self._qpv_communes: dict[int, set[int]] = {}
+        for pk, parent in Territory.objects.qpvs().values_list("pk", "parent_id"):
+            self._qpv_communes.setdefault(pk, set()).add(parent)
+        through = Territory.secondary_parents.through
+        links = through.objects.filter(from_territory__level=Level.QPV)
+        for qpv_id, commune_id in links.values_list("from_territory_id", "to_territory_id"):
+            self._qpv_communes.setdefault(qpv_id, set()).add(commune_id)
+        self.place_types = f.reference_lookup(ref.PlaceType, what="type de lieu")
+        self.activities = f.reference_lookup(ref.ActivityType, what="activité")
+        self.domains = f.reference_lookup(ref.Domain, what="domaine")
+        self.situations = f.reference_lookup(ref.SituationCategory, what="situation")
+        self.outcomes = f.reference_lookup(ref.Outcome, what="issue")
+        self.origins = f.choices_lookup(Origin, what="origine")
+        self.timings = f.choices_lookup(Timing, what="temporalité")
+        self.forms = f.choices_lookup(Form, what="forme")
+        self.handoffs = f.Lookup(
+            [*((((v, str(label)), v) for v, label in Handoff.choices if v)),
+             (("aucun", "non", "none"), "")],
+            what="relais d'urgence",
+        )  # fmt: skip
+        self.today = timezone.localdate()
+        self.had_interventions = Intervention.objects.filter(structure=self.structure).exists()
+        self.now = timezone.now()
+
+    def build(self, values):
+        # A plain namespace, not a model instance: building a million Interventions costs
+        # more than parsing them; `write` makes rows (COPY) or instances (bulk_create).
+        at = self.cell(values, "time", f.time_of_day)
+        started_at = self.cell(values, "started_at", lambda v: f.moment(v, at, latest=self.today))
+        service_id = self.cell(values, "service", self.services, default=self.only_service)
+        if service_id is None and not values.get("service"):
+            self.refuse("service", "", "la structure a plusieurs dispositifs : indiquez lequel")
+        commune_id = self.cell(values, "commune", self.communes)
+        qpv_id = self.cell(values, "qpv", self.qpvs)
+        if qpv_id and commune_id and commune_id not in self._qpv_communes.get(qpv_id, ()):
+            self.refuse("qpv", values["qpv"], "ce QPV ne couvre pas la commune indiquée")
+        return SimpleNamespace(
+            structure_id=self.structure.pk,
+            service_id=service_id,
+            started_at=started_at,
+            duration_minutes=self.cell(values, "duration_minutes", self._duration, 15),
+            commune_id=commune_id,
+            qpv_id=qpv_id,
+            place_type_id=self.cell(values, "place_type", self.place_types),
+            activity_type_id=self.cell(values, "activity_type", self.activities),
+            domain_id=self.cell(values, "domain", self.domains),
+            situation_category_id=self.cell(values, "situation_category", self.situations),
+            origin=self.cell(values, "origin", self.origins, Origin.PATROL),
+            timing=self.cell(values, "timing", self.timings, ""),
+            form=self.cell(values, "form", self.forms, ""),
+            people_met=self.cell(values, "people_met", self._people, 1),
+            outcome_id=self.cell(values, "outcome", self.outcomes),
+            emergency_handoff=self.cell(values, "emergency_handoff", self.handoffs, ""),
+            note=self.cell(values, "note", self._note, ""),
+        )
+
+    @staticmethod
+    def _duration(value: str) -> int:
+        return f.integer(value, minimum=1, maximum=720)
+
+    @staticmethod
+    def _people(value: str) -> int:
+        return f.integer(value, minimum=0, maximum=5000)
+
+    @staticmethod
+    def _note(value: str) -> str:
+        return f.text(value, max_length=280)
+
+    def existing(self, records):
+        if not self.had_interventions:  # a structure moving in: nothing to compare with
+            return set()
+        moments = {r.started_at for r in records}
+        rows = Intervention.objects.filter(
+            structure_id=self.structure.pk, started_at__in=moments
+        ).values_list(*self.key_fields)
+        return set(rows)
+
+    def write(self, records):
+        fixed = {
+            "author_id": self.actor.user_id,
+            "source": Source.IMPORT,
+            "created_at": self.now,
+            "updated_at": self.now,
+        }
+        if connection.vendor == "postgresql":
+            _copy_rows(Intervention, [{**vars(r), **fixed} for r in records])
+        else:
+            Intervention.objects.bulk_create(
+                [Intervention(**vars(r), **fixed) for r in records], batch_size=500
+            )
+        self.created += len(records)
+
+    def finish(self):
+        # The dashboards are right as soon as the import commits: the cubes receive this
+        # import's rows (found by their common creation instant) in a few SQL statements.
+        rollups.apply_inserted(
+            structure_id=self.structure.pk,
+            source=Source.IMPORT,
+            author_id=self.actor.user_id,
+            created_at=self.now,
+        )
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value) -> str:
+    """One value in COPY's text format (\\N for NULL, special characters escaped)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def _copy_rows(model, rows: list[dict]) -> None:
+    """Insert `rows` (attname → value) with PostgreSQL's COPY, formatted here as text: several
+    times faster than a multi-row INSERT for large batches. Missing fields take their model
+    default; the primary key a new UUID."""
+    concrete = list(model._meta.concrete_fields)
+    defaults = {}
+    for field in concrete:
+        if field.has_default() and not callable(field.default):
+            value = field.get_default()
+            if field.get_internal_type() == "JSONField":
+                value = json.dumps(value)
+            defaults[field.attname] = value
+        elif field.get_internal_type() == "JSONField":
+            defaults[field.attname] = "[]"
+    names = [field.attname for field in concrete]
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in concrete)
+    lines = []
+    for row in rows:
+        cells = []
+        for name in names:
+            if name in row:
+                cells.append(_copy_text(row[name]))
+            elif name == "id":
+                cells.append(str(uuid.uuid4()))
+            else:
+                cells.append(_copy_text(defaults.get(name)))
+        lines.append("\t".join(cells))
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
+        copy.write("\n".join(lines) + "\n")
+
+
+# --- partners ---------------------------------------------------------------------------------
+
+
+class PartnerImporter(Importer):
+    kind = ImportKind.PARTNERS
+    noun = "partenaires"
+    columns = [
+        Column("name", "Nom", True, "200 caractères au plus", ("raison sociale", "partenaire")),
+        Column("partner_type", "Type de partenaire", False, "Code ou libellé du référentiel",
+               ("type",)),
+        Column("siret", "SIRET", False, "14 chiffres"),
+        Column("territory", "Commune (code INSEE)", False, "Territoire d'action",
+               ("commune", "code insee", "territoire")),
+        Column("contact_email", "E-mail de contact", False, "", ("email", "e mail", "courriel")),
+    ]  # fmt: skip
+    key_fields = ("name_key", "siret")
+
+    def __init__(self, job):
+        super().__init__(job)
+        self.partner_types = f.reference_lookup(ref.PartnerType, what="type de partenaire")
+        self.communes = f.Lookup(
+            (((code,), pk) for pk, code in Territory.objects.communes().values_list("pk", "code")),
+            what="commune (code INSEE)",
+        )
+        self.known = {
+            (name, siret)
+            for name, siret in Organisation.objects.partners()
+            .annotate(name_key=Lower("name"))
+            .values_list("name_key", "siret")
+        }
+
+    def build(self, values):
+        name = self.cell(values, "name", lambda v: f.text(v, max_length=200), "")
+        record = Organisation(
+            name=name,
+            kind=OrganisationKind.PARTNER,
+            partner_type_id=self.cell(values, "partner_type", self.partner_types),
+            siret=self.cell(values, "siret", _siret, ""),
+            territory_id=self.cell(values, "territory", self.communes),
+            contact_email=self.cell(values, "contact_email", _email, ""),
+        )
+        record.name_key = name.lower()
+        return record
+
+    def existing(self, records):
+        return {self.key(r) for r in records} & self.known
+
+
+def _siret(value: str) -> str:
+    digits = normalise_siret(value)
+    try:
+        validate_siret(digits)
+    except Exception as exc:
+        raise CellError(" ".join(getattr(exc, "messages", [str(exc)])).rstrip(".")) from None
+    return digits
+
+
+def _email(value: str) -> str:
+    from django.core.validators import validate_email
+
+    try:
+        validate_email(value)
+    except Exception:
+        raise CellError("adresse e-mail invalide") from None
+    return value.lower()
+
+
+# --- posts ------------------------------------------------------------------------------------
+
+
+class PostImporter(Importer):
+    kind = ImportKind.POSTS
+    noun = "postes"
+    columns = [
+        Column("title", "Intitulé", True, "Par exemple : médiateur·rice social·e",
+               ("poste", "intitule du poste", "emploi")),
+        Column("service", "Dispositif", False,
+               "Nom du dispositif ; facultatif si la structure n'en a qu'un", ("service",)),
+        Column("fte", "ETP", True, "De 0,01 à 1", ("equivalent temps plein",)),
+        Column("rome_code", "Code ROME", False, "K1204 par défaut", ("rome",)),
+        Column("status", "État", False, "ouvert, pourvu, gelé, fermé", ("etat", "statut")),
+    ]  # fmt: skip
+    key_fields = ("service_id", "title", "fte", "rome_code", "status")
+
+    def __init__(self, job):
+        super().__init__(job)
+        services = list(Service.objects.filter(structure=self.structure))
+        self.services = f.Lookup((((s.name, str(s.pk)), s.pk) for s in services), what="dispositif")
+        self.only_service = services[0].pk if len(services) == 1 else None
+        self.romes = f.choices_lookup(RomeCode, what="code ROME")
+        self.statuses = f.Lookup(
+            (((v, str(label), str(label).split(" ")[0]), v) for v, label in PostStatus.choices),
+            what="état",
+        )
+        self.known = set(
+            Post.objects.filter(structure=self.structure).values_list(*self.key_fields)
+        )
+
+    def build(self, values):
+        service_id = self.cell(values, "service", self.services, default=self.only_service)
+        if service_id is None and not values.get("service"):
+            self.refuse("service", "", "la structure a plusieurs dispositifs : indiquez lequel")
+        return Post(
+            structure_id=self.structure.pk,
+            service_id=service_id,
+            title=self.cell(values, "title", lambda v: f.text(v, max_length=150), ""),
+            fte=self.cell(
+                values, "fte", lambda v: f.decimal(v, minimum=Decimal("0.01"), maximum=Decimal(1))
+            ),
+            rome_code=self.cell(values, "rome_code", self.romes, RomeCode.MEDIATION),
+            status=self.cell(values, "status", self.statuses, PostStatus.OPEN),
+        )
+
+    def existing(self, records):
+        return {self.key(r) for r in records} & self.known
+
+
+# --- structures (administrators) ---------------------------------------------------------------
+
+
+class StructureImporter(Importer):
+    kind = ImportKind.STRUCTURES
+    role = Role.ADMIN
+    noun = "structures"
+    columns = [
+        Column("name", "Nom", True, "200 caractères au plus", ("raison sociale", "structure")),
+        Column("siret", "SIRET", True, "14 chiffres, unique"),
+        Column("employer_type", "Type d'employeur", True, "Code ou libellé du référentiel",
+               ("type", "type employeur")),
+        Column("commune", "Commune du siège (code INSEE)", True, "",
+               ("commune", "code insee", "insee")),
+        Column("network", "Réseau", False, "Réseau ou fédération"),
+        Column("address", "Adresse", False, "300 caractères au plus"),
+    ]  # fmt: skip
+    key_fields = ("siret",)
+
+    def __init__(self, job):
+        super().__init__(job)
+        self.employer_types = f.reference_lookup(ref.EmployerType, what="type d'employeur")
+        self.communes = f.Lookup(
+            (((code,), pk) for pk, code in Territory.objects.communes().values_list("pk", "code")),
+            what="commune (code INSEE)",
+        )
+        self.known = {(s,) for s in Structure.objects.values_list("siret", flat=True)}
+
+    def build(self, values):
+        return Structure(
+            name=self.cell(values, "name", lambda v: f.text(v, max_length=200), ""),
+            siret=self.cell(values, "siret", _siret, ""),
+            employer_type_id=self.cell(values, "employer_type", self.employer_types),
+            commune_id=self.cell(values, "commune", self.communes),
+            network=self.cell(values, "network", lambda v: f.text(v, max_length=200), ""),
+            address=self.cell(values, "address", lambda v: f.text(v, max_length=300), ""),
+        )
+
+    def existing(self, records):
+        return {self.key(r) for r in records} & self.known
+
+
+IMPORTERS: dict[str, type[Importer]] = {
+    cls.kind: cls
+    for cls in (InterventionImporter, PartnerImporter, PostImporter, StructureImporter)
+}
+
+#: Which columns carry the natural key, to name one in a duplicate's report line.
+KEY_COLUMN = {
+    ImportKind.INTERVENTIONS: "started_at",
+    ImportKind.PARTNERS: "name",
+    ImportKind.POSTS: "title",
+    ImportKind.STRUCTURES: "siret",
+}

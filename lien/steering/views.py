@@ -1,0 +1,445 @@
+"""Pages of regional steering (/pilotage/…) and of generated reports (/rapports/…).
+
+Agreements, experiments and meetings are read and written by the steering members of the
+territory and by administrators; everyone else gets 403, and an object outside one's
+territory is a 404. Reports: steering asks for biannual reports, a structure's coordination
+for the activity reports of its services.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
+
+from lien.core import suppression
+from lien.core.models import Role
+from lien.core.permissions import role_required
+from lien.steering import forms, services
+from lien.steering.models import (
+    AgreementTarget,
+    Decision,
+    Experiment,
+    FrameworkAgreement,
+    Report,
+    ReportState,
+    SteeringMeeting,
+)
+from lien.steering.queries import observatory
+
+STEERING = (Role.STEERING, Role.ADMIN)
+REPORTERS = (Role.STEERING, Role.ADMIN, Role.COORDINATOR)
+
+
+def _apply(form, call):
+    """Run a service call for a valid form; model errors go back onto the form."""
+    try:
+        return call()
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            for name, messages in exc.message_dict.items():
+                for message in messages:
+                    form.add_error(name if name in form.fields else None, message)
+        else:
+            for message in exc.messages:
+                form.add_error(None, message)
+        return None
+
+
+def _form_page(request, form, *, title, cancel_url, intro=""):
+    return render(
+        request,
+        "steering/form.html",
+        {"form": form, "title": title, "intro": intro, "cancel_url": cancel_url},
+    )
+
+
+def _require_steer(request, territory) -> None:
+    if not services.can_steer(request.membership, territory):
+        raise PermissionDenied(_(services.STEERING_REFUSED))
+
+
+def _framework_url(pk, anchor: str) -> str:
+    return reverse("steering:framework_detail", kwargs={"pk": pk}) + "#" + anchor
+
+
+def _agreement(request, pk) -> FrameworkAgreement:
+    return get_object_or_404(
+        FrameworkAgreement.objects.visible_to(request.membership).select_related("territory"),
+        pk=pk,
+    )
+
+
+# --- agreements and the job observatory ------------------------------------------------------
+
+
+@require_safe
+@role_required(*STEERING)
+def agreement_list(request):
+    agreements = (
+        FrameworkAgreement.objects.visible_to(request.membership)
+        .select_related("territory")
+        .order_by("-starts_on")
+    )
+    return render(request, "steering/agreement_list.html", {"agreements": agreements})
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*STEERING)
+def agreement_create(request):
+    form = forms.AgreementForm(request.POST or None, membership=request.membership)
+    if request.method == "POST" and form.is_valid():
+        data = {**form.cleaned_data}
+        agreement = _apply(
+            form, lambda: services.agreement_create(actor=request.membership, data=data)
+        )
+        if agreement:
+            return redirect("steering:framework_detail", pk=agreement.pk)
+    return _form_page(
+        request,
+        form,
+        title=_("Nouvelle convention-cadre"),
+        cancel_url=reverse("steering:framework_list"),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*STEERING)
+def agreement_edit(request, pk):
+    agreement = _agreement(request, pk)
+    _require_steer(request, agreement.territory)
+    form = forms.AgreementForm(
+        request.POST or None, instance=agreement, membership=request.membership
+    )
+    if request.method == "POST" and form.is_valid():
+        data = {**form.cleaned_data}
+        agreement = FrameworkAgreement.objects.get(pk=agreement.pk)  # unchanged copy
+        if _apply(
+            form,
+            lambda: services.agreement_update(
+                actor=request.membership, agreement=agreement, data=data
+            ),
+        ):
+            return redirect("steering:framework_detail", pk=agreement.pk)
+    return _form_page(
+        request,
+        form,
+        title=_("Modifier la convention-cadre"),
+        cancel_url=reverse("steering:framework_detail", kwargs={"pk": pk}),
+    )
+
+
+@require_safe
+@role_required(*STEERING)
+def agreement_detail(request, pk):
+    """The agreement, its job observatory, targets, experiments and meetings."""
+    agreement = _agreement(request, pk)
+    protected = request.membership.role != Role.ADMIN
+    context = {
+        "agreement": agreement,
+        "observatory": observatory(agreement, protected=protected),
+        "targets": agreement.targets.select_related("indicator"),
+        "experiments": agreement.experiments.select_related("territory", "stage"),
+        "meetings": agreement.meetings.prefetch_related("decisions"),
+        "signatories": agreement.signatories.all(),
+        "can_edit": services.can_steer(request.membership, agreement.territory),
+        "target_form": forms.TargetForm(),
+        "legend": suppression.legend(),
+    }
+    return render(request, "steering/agreement_detail.html", context)
+
+
+@require_http_methods(["POST"])
+@role_required(*STEERING)
+def target_set(request, framework_pk):
+    agreement = _agreement(request, framework_pk)
+    _require_steer(request, agreement.territory)
+    form = forms.TargetForm(request.POST)
+    if form.is_valid() and _apply(
+        form,
+        lambda: services.agreement_target_set(
+            actor=request.membership, agreement=agreement, **form.cleaned_data
+        ),
+    ):
+        return redirect(
+            reverse("steering:framework_detail", kwargs={"pk": framework_pk}) + "#cibles"
+        )
+    return _form_page(
+        request,
+        form,
+        title=_("Cible d'indicateur"),
+        cancel_url=reverse("steering:framework_detail", kwargs={"pk": framework_pk}),
+    )
+
+
+@require_http_methods(["POST"])
+@role_required(*STEERING)
+def target_delete(request, pk):
+    target = get_object_or_404(
+        AgreementTarget.objects.filter(
+            agreement__in=FrameworkAgreement.objects.visible_to(request.membership)
+        ).select_related("agreement__territory"),
+        pk=pk,
+    )
+    _require_steer(request, target.agreement.territory)
+    services.agreement_target_delete(actor=request.membership, target=target)
+    return redirect(
+        reverse("steering:framework_detail", kwargs={"pk": target.agreement_id}) + "#cibles"
+    )
+
+
+# --- experiments ---------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*STEERING)
+def experiment_create(request, framework_pk):
+    agreement = _agreement(request, framework_pk)
+    _require_steer(request, agreement.territory)
+    form = forms.ExperimentForm(
+        request.POST or None, membership=request.membership, agreement=agreement
+    )
+    if request.method == "POST" and form.is_valid():
+        data = {**form.cleaned_data}
+        if _apply(
+            form,
+            lambda: services.experiment_create(
+                actor=request.membership, agreement=agreement, data=data
+            ),
+        ):
+            return redirect(
+                reverse("steering:framework_detail", kwargs={"pk": framework_pk})
+                + "#experimentations"
+            )
+    return _form_page(
+        request,
+        form,
+        title=_("Nouvelle expérimentation"),
+        cancel_url=reverse("steering:framework_detail", kwargs={"pk": framework_pk}),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*STEERING)
+def experiment_edit(request, pk):
+    experiment = get_object_or_404(
+        Experiment.objects.visible_to(request.membership).select_related("agreement__territory"),
+        pk=pk,
+    )
+    _require_steer(request, experiment.agreement.territory)
+    form = forms.ExperimentForm(
+        request.POST or None,
+        instance=experiment,
+        membership=request.membership,
+        agreement=experiment.agreement,
+    )
+    back = reverse("steering:framework_detail", kwargs={"pk": experiment.agreement_id})
+    if request.method == "POST" and form.is_valid():
+        data = {**form.cleaned_data}
+        experiment = Experiment.objects.get(pk=experiment.pk)
+        if _apply(
+            form,
+            lambda: services.experiment_update(
+                actor=request.membership, experiment=experiment, data=data
+            ),
+        ):
+            return redirect(back + "#experimentations")
+    return _form_page(request, form, title=_("Modifier l'expérimentation"), cancel_url=back)
+
+
+# --- meetings and decisions ------------------------------------------------------------------
+
+
+def _meeting(request, pk) -> SteeringMeeting:
+    return get_object_or_404(
+        SteeringMeeting.objects.visible_to(request.membership).select_related(
+            "agreement__territory"
+        ),
+        pk=pk,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*STEERING)
+def meeting_create(request, framework_pk):
+    agreement = _agreement(request, framework_pk)
+    _require_steer(request, agreement.territory)
+    form = forms.MeetingForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = {**form.cleaned_data}
+        meeting = _apply(
+            form,
+            lambda: services.meeting_create(
+                actor=request.membership, agreement=agreement, data=data
+            ),
+        )
+        if meeting:
+            return redirect("steering:meeting_detail", pk=meeting.pk)
+    return _form_page(
+        request,
+        form,
+        title=_("Nouvelle réunion"),
+        cancel_url=reverse("steering:framework_detail", kwargs={"pk": framework_pk}),
+    )
+
+
+@require_safe
+@role_required(*STEERING)
+def meeting_detail(request, pk):
+    """The meeting, its decisions, and the follow-up of the previous meeting's decisions."""
+    meeting = _meeting(request, pk)
+    previous = meeting.previous()
+    context = {
+        "meeting": meeting,
+        "decisions": meeting.decisions.all(),
+        "previous": previous,
+        "previous_decisions": previous.decisions.all() if previous else [],
+        "participants": meeting.participants.all(),
+        "can_edit": services.can_steer(request.membership, meeting.agreement.territory),
+        "decision_form": forms.DecisionForm(),
+    }
+    return render(request, "steering/meeting_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*STEERING)
+def meeting_edit(request, pk):
+    meeting = _meeting(request, pk)
+    _require_steer(request, meeting.agreement.territory)
+    form = forms.MeetingForm(request.POST or None, instance=meeting)
+    back = reverse("steering:meeting_detail", kwargs={"pk": pk})
+    if request.method == "POST" and form.is_valid():
+        data = {**form.cleaned_data}
+        meeting = SteeringMeeting.objects.get(pk=meeting.pk)
+        if _apply(
+            form,
+            lambda: services.meeting_update(actor=request.membership, meeting=meeting, data=data),
+        ):
+            return redirect(back)
+    return _form_page(request, form, title=_("Modifier la réunion"), cancel_url=back)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*STEERING)
+def decision_create(request, meeting_pk):
+    meeting = _meeting(request, meeting_pk)
+    _require_steer(request, meeting.agreement.territory)
+    form = forms.DecisionForm(request.POST or None)
+    back = reverse("steering:meeting_detail", kwargs={"pk": meeting_pk})
+    if request.method == "POST" and form.is_valid():
+        data = {**form.cleaned_data}
+        if _apply(
+            form,
+            lambda: services.decision_create(actor=request.membership, meeting=meeting, data=data),
+        ):
+            return redirect(back + "#decisions")
+    return _form_page(request, form, title=_("Nouvelle décision"), cancel_url=back)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*STEERING)
+def decision_edit(request, pk):
+    decision = get_object_or_404(
+        Decision.objects.filter(
+            meeting__in=SteeringMeeting.objects.visible_to(request.membership)
+        ).select_related("meeting__agreement__territory"),
+        pk=pk,
+    )
+    _require_steer(request, decision.meeting.agreement.territory)
+    form = forms.DecisionForm(request.POST or None, instance=decision)
+    back = reverse("steering:meeting_detail", kwargs={"pk": decision.meeting_id})
+    if request.method == "POST" and form.is_valid():
+        data = {**form.cleaned_data}
+        decision = Decision.objects.get(pk=decision.pk)
+        if _apply(
+            form,
+            lambda: services.decision_update(
+                actor=request.membership, decision=decision, data=data
+            ),
+        ):
+            return redirect(back + "#decisions")
+    return _form_page(request, form, title=_("Suivi de la décision"), cancel_url=back)
+
+
+# --- reports ---------------------------------------------------------------------
+
+
+def _report_form(request, data=None):
+    if request.membership.role == Role.COORDINATOR:
+        return forms.FunderReportForm(data, membership=request.membership)
+    return forms.BiannualReportForm(data, membership=request.membership)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*REPORTERS)
+def report_list(request):
+    """The reports one may read, and the form to ask for a new one."""
+    form = _report_form(request, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        report = _apply(
+            form,
+            lambda: services.report_request(
+                actor=request.membership,
+                kind=data["kind"],
+                start=data["start"],
+                end=data["end"],
+                territory=data.get("territory"),
+                agreement=data.get("agreement"),
+                service=data.get("service"),
+                funder=data.get("funder"),
+            ),
+        )
+        if report:
+            return redirect("steering:generated_report_detail", pk=report.pk)
+    reports = (
+        Report.objects.visible_to(request.membership)
+        .select_related("territory", "service", "funder")
+        .order_by("-created_at")[:50]
+    )
+    biannual = request.membership.role != Role.COORDINATOR
+    return render(
+        request,
+        "steering/report_list.html",
+        {"form": form, "reports": reports, "biannual": biannual},
+        status=400 if form.errors else 200,
+    )
+
+
+def _report(request, pk) -> Report:
+    return get_object_or_404(
+        Report.objects.visible_to(request.membership).select_related(
+            "territory", "service", "funder", "agreement"
+        ),
+        pk=pk,
+    )
+
+
+@require_safe
+@role_required(*REPORTERS)
+def report_detail(request, pk):
+    """The report's state; while it runs, htmx polls the progress fragment."""
+    report = _report(request, pk)
+    template = "steering/report_detail.html"
+    if request.htmx:
+        template = "steering/partials/report_progress.html"
+    return render(request, template, {"report": report})
+
+
+@require_safe
+@role_required(*REPORTERS)
+def report_download(request, pk, fmt):
+    report = _report(request, pk)
+    if report.state != ReportState.DONE or fmt not in ("pdf", "xlsx"):
+        raise Http404(_("Ce fichier n'est pas disponible."))
+    file = report.pdf if fmt == "pdf" else report.xlsx
+    content_type = (
+        "application/pdf"
+        if fmt == "pdf"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    name = file.name.rsplit("/", 1)[-1]
+    return FileResponse(
+        file.open("rb"), as_attachment=True, filename=name, content_type=content_type
+    )

@@ -1,0 +1,499 @@
+"""Imports: encodings, separators, XLSX, mapping, dry run, all-or-nothing commit, reports.
+
+Every malformed file gets a clear message and writes nothing: the tables' row counts are
+snapshotted before and compared after.
+"""
+
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import Workbook
+
+from lien.core.models import AuditAction, AuditEvent, Role
+from lien.exchange.imports import services
+from lien.exchange.models import ImportJob, ImportKind, ImportState
+from lien.indicators import rollups
+from lien.indicators.models import ActivityCube
+from lien.jobs.models import Post
+from lien.logbook.models import Intervention, Source
+from lien.referentiel.models import ActivityType
+from lien.referentiel.services import referentiel_load
+from lien.structures.models import Organisation, Structure
+from tests.factories import ServiceFactory, make_membership, make_territories
+
+HEADER = "date;heure;commune;activité;domaine;durée;personnes;issue;qpv"
+ROWS = [
+    "2025-03-04;14:30;59512;gestion-conflits;habitat-social;20;2;apaise-resolu;QX05901D",
+    "05/03/2025;09:00;59350;Présence active de proximité;espaces-publics;45;3;;",
+    "2025-03-06;;59512;veille-sociale;Habitat social;;;;",
+]
+
+
+@pytest.fixture
+def place(db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    referentiel_load()
+    territories = make_territories()
+    service = ServiceFactory(name="Médiation de proximité")
+    coordinator = make_membership(Role.COORDINATOR, structure=service.structure)
+    return {"service": service, "structure": service.structure, "coordinator": coordinator,
+            "territories": territories}  # fmt: skip
+
+
+def counts() -> dict[str, int]:
+    return {
+        "interventions": Intervention.objects.count(),
+        "organisations": Organisation.objects.count(),
+        "posts": Post.objects.count(),
+        "structures": Structure.objects.count(),
+        "cubes": ActivityCube.objects.count(),
+        "audit": AuditEvent.objects.count(),
+    }
+
+
+def upload(name: str, content: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="text/csv")
+
+
+def csv_bytes(lines, *, sep=";", encoding="utf-8") -> bytes:
+    return ("\r\n".join(line.replace(";", sep) for line in lines) + "\r\n").encode(encoding)
+
+
+def run_import(place, content: bytes, *, name="historique.csv", kind=ImportKind.INTERVENTIONS,
+               mapping=None, actor=None) -> ImportJob:  # fmt: skip
+    """Upload, map (the guessed mapping unless given), dry run; commit if nothing is refused."""
+    actor = actor or place["coordinator"]
+    job = services.import_job_create(actor=actor, kind=kind, upload=upload(name, content))
+    services.import_job_map(actor=actor, job=job, mapping=mapping or job.mapping)
+    job.refresh_from_db()
+    if job.state == ImportState.VALIDATED:
+        services.import_job_commit(actor=actor, job=job)
+        job.refresh_from_db()
+    return job
+
+
+# --- what is accepted ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("encoding", "sep"),
+    [("utf-8", ";"), ("utf-8-sig", ";"), ("cp1252", ";"), ("utf-8", ","), ("cp1252", ",")],
+)
+def test_csv_encodings_and_separators_import_every_row(place, encoding, sep):
+    job = run_import(place, csv_bytes([HEADER, *ROWS], sep=sep, encoding=encoding))
+    assert job.state == ImportState.DONE, (job.error, job.rejects_preview)
+    assert job.rows_created == 3
+    assert job.delimiter == sep
+    assert job.headers[3] == "activité"  # the accent survived the decoding
+    rows = Intervention.objects.filter(structure=place["structure"]).order_by("started_at")
+    assert [r.source for r in rows] == [Source.IMPORT] * 3
+    first = rows[0]
+    assert first.started_at.astimezone(datetime.UTC) == datetime.datetime(
+        2025, 3, 4, 13, 30, tzinfo=datetime.UTC
+    )
+    assert (first.duration_minutes, first.people_met, first.qpv.code) == (20, 2, "QX05901D")
+    assert rows[1].activity_type.code == "presence-active"  # by label, any case
+    assert rows[2].domain.code == "habitat-social"
+    assert (rows[2].duration_minutes, rows[2].people_met) == (15, 1)  # the defaults
+
+
+def test_xlsx_import_reads_dates_and_numbers_as_the_sheet_types_them(place):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Date", "Commune (code INSEE)", "Activité", "Domaine", "Durée (minutes)"])
+    naive = datetime.datetime(2025, 1, 2, 10, 15)  # noqa: DTZ001 — a spreadsheet has no zone
+    sheet.append([naive, 59512, "gestion-conflits",
+                  "habitat-social", 30])  # fmt: skip
+    sheet.append([datetime.date(2025, 1, 3), "59350", "veille-sociale", "espaces-publics", 10.0])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    job = run_import(place, buffer.getvalue(), name="historique.xlsx")
+    assert job.state == ImportState.DONE, (job.error, job.rejects_preview)
+    assert job.file_format == "xlsx"
+    assert sorted(Intervention.objects.values_list("duration_minutes", flat=True)) == [10, 30]
+
+
+def test_notes_keep_their_special_characters(place):
+    note = "Deux lignes\tavec « guillemets », un \\ et ; séparateur\nfin"
+    quoted = '"' + note.replace('"', '""') + '"'
+    lines = ["date;commune;activité;domaine;remarque",
+             f"2025-03-04;59512;veille-sociale;habitat-social;{quoted}"]  # fmt: skip
+    job = run_import(place, csv_bytes(lines))
+    assert job.state == ImportState.DONE, job.rejects_preview
+    assert Intervention.objects.get().note == note
+
+
+def test_rollups_add_up_with_entries_already_there(place):
+    """A second import into the same months and places adds to the cubes' existing rows."""
+    assert run_import(place, csv_bytes([HEADER, *ROWS[:2]])).state == ImportState.DONE
+    same_keys = ROWS[0].replace("14:30", "16:00").replace(";20;2;", ";30;5;")
+    job = run_import(place, csv_bytes([HEADER, same_keys, ROWS[2]]))
+    assert job.state == ImportState.DONE, job.rejects_preview
+    assert Intervention.objects.count() == 4
+    assert all(not lines for lines in rollups.differences().values())
+    cube = ActivityCube.objects.get(
+        commune_id=place["territories"]["roubaix"].pk,
+        activity_type_id=ActivityType.objects.get(code="gestion-conflits").pk,
+    )
+    assert (cube.interventions, cube.people_met, cube.minutes) == (2, 7, 50)
+
+
+def test_commit_updates_the_rollups_and_journals_one_event(place):
+    before = counts()
+    job = run_import(place, csv_bytes([HEADER, *ROWS]))
+    assert job.state == ImportState.DONE
+    assert all(not lines for lines in rollups.differences().values())
+    assert AuditEvent.objects.count() == before["audit"] + 1
+    event = AuditEvent.objects.get(action=AuditAction.LOAD, object_type="exchange.ImportJob")
+    assert event.after["created"] == 3
+    assert event.structure_id == place["structure"].pk
+    assert AuditEvent.objects.filter(object_type="logbook.Intervention").count() == 0
+
+
+def test_mapping_is_guessed_from_headers_and_required_fields_are_enforced(place):
+    actor = place["coordinator"]
+    job = services.import_job_create(
+        actor=actor, kind=ImportKind.INTERVENTIONS, upload=upload("a.csv", csv_bytes([HEADER]))
+    )
+    assert job.mapping["started_at"] == "date"
+    assert job.mapping["commune"] == "commune"
+    assert job.mapping["activity_type"] == "activité"
+    mapping = dict(job.mapping)
+    del mapping["domain"]
+    with pytest.raises(services.ValidationError) as exc:
+        services.import_job_map(actor=actor, job=job, mapping=mapping)
+    assert "Domaine" in str(exc.value.message_dict["domain"])
+
+
+# --- malformed files: a clear report, nothing written ------------------------------------------
+
+
+BAD_FILES = {
+    "empty": (b"", "vide (0 octet)"),
+    "binary": (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "image PNG"),
+    "random-binary": (bytes(range(256)) * 8, "octets binaires"),
+    "utf16": ("date;commune\n".encode("utf-16"), "UTF-16"),
+    "not-utf8-nor-cp1252": (
+        b"date;commune\n2025-01-01;59\x81350\n",
+        "ni en UTF-8 ni en Windows-1252",
+    ),
+    "header-only-then-broken-xlsx": (b"PK\x03\x04garbage" * 10, "XLSX est illisible"),
+    "duplicate-headers": (b"date;date\n2025-01-01;2025-01-02\n", "apparaît deux fois"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_unreadable_file_is_refused_at_upload_and_writes_nothing(place, case):
+    content, message = BAD_FILES[case]
+    before = counts()
+    jobs_before = ImportJob.objects.count()
+    with pytest.raises(services.ValidationError) as exc:
+        services.import_job_create(
+            actor=place["coordinator"],
+            kind=ImportKind.INTERVENTIONS,
+            upload=upload("x.csv", content),
+        )
+    assert message in " ".join(exc.value.message_dict["file"])
+    assert counts() == before
+    assert ImportJob.objects.count() == jobs_before
+
+
+def test_encoding_broken_halfway_fails_the_dry_run_and_writes_nothing(place):
+    good = csv_bytes([HEADER, *ROWS * 3000])  # more than the 64 KiB that decide the encoding
+    content = good + "2025-03-04;;59512;gestion-conflits;habitat-social;;;;\n".encode("cp1252")
+    content += b"2025-03-04;;59512;\xe9;habitat-social;;;;\n"
+    before = counts()
+    job = run_import(place, content)
+    assert job.state == ImportState.FAILED
+    assert "Encodage incohérent vers la ligne" in job.error
+    assert counts() == before
+
+
+def test_header_without_rows_is_reported(place):
+    before = counts()
+    job = run_import(place, csv_bytes([HEADER]))
+    assert job.state == ImportState.FAILED
+    assert "aucune ligne de données" in job.error
+    assert counts() == before
+
+
+def test_missing_required_column_is_named(place):
+    header = "date;commune;activité"  # no domain column
+    job = services.import_job_create(
+        actor=place["coordinator"], kind=ImportKind.INTERVENTIONS,
+        upload=upload("a.csv", csv_bytes([header, "2025-01-01;59512;veille-sociale"])),
+    )  # fmt: skip
+    with pytest.raises(services.ValidationError) as exc:
+        services.import_job_map(actor=place["coordinator"], job=job, mapping=job.mapping)
+    assert "« Domaine » est obligatoire" in str(exc.value)
+    assert Intervention.objects.count() == 0
+
+
+def rejects(job) -> list[tuple]:
+    return [(r["line"], r["column"], r["value"], r["reason"]) for r in job.rejects_preview]
+
+
+def test_unknown_codes_dates_out_of_range_and_duplicates_are_each_reported(place):
+    tomorrow = timezone.localdate() + datetime.timedelta(days=2)
+    lines = [
+        HEADER,
+        ROWS[0],
+        "2025-03-04;10:00;99999;gestion-conflits;habitat-social;;;;",  # unknown commune
+        "2025-03-04;10:00;59512;jonglage;habitat-social;;;;",  # unknown activity
+        "1999-12-31;10:00;59512;veille-sociale;habitat-social;;;;",  # before 2000
+        f"{tomorrow:%d/%m/%Y};10:00;59512;veille-sociale;habitat-social;;;;",  # future
+        "2025-02-30;10:00;59512;veille-sociale;habitat-social;;;;",  # no such day
+        "2025-03-04;10:00;59512;veille-sociale;habitat-social;900;;;",  # too long
+        ROWS[0],  # duplicate of line 2
+        "2025-03-04;10:00;59350;veille-sociale;habitat-social;;;;QX05901D",  # QPV not in Lille
+    ]
+    before = counts()
+    job = run_import(place, csv_bytes(lines))
+    assert job.state == ImportState.REJECTED
+    assert (job.rows_read, job.rows_valid, job.rows_rejected) == (9, 1, 8)
+    found = rejects(job)
+    assert (3, "C", "99999", "commune (code INSEE) inconnu·e") in found
+    assert (4, "D", "jonglage", "activité inconnu·e") in found
+    assert any(r[0] == 5 and r[1] == "A" and "hors de la plage" in r[3] for r in found)
+    assert any(r[0] == 6 and "hors de la plage" in r[3] for r in found)
+    assert any(r[0] == 7 and "date impossible" in r[3] for r in found)
+    assert (8, "F", "900", "doit être compris entre 1 et 720") in found
+    assert any(r[0] == 9 and "doublon de la ligne 2" in r[3] for r in found)
+    assert any(r[0] == 10 and r[1] == "I" and "ne couvre pas" in r[3] for r in found)
+    assert counts() == before
+    with pytest.raises(services.ValidationError):
+        services.import_job_commit(actor=place["coordinator"], job=job)
+    assert counts() == before
+
+
+def test_duplicate_of_an_existing_row_is_refused(place):
+    assert run_import(place, csv_bytes([HEADER, *ROWS])).state == ImportState.DONE
+    before = counts()
+    job = run_import(place, csv_bytes([HEADER, ROWS[1]]))
+    assert job.state == ImportState.REJECTED
+    assert "existe déjà" in job.rejects_preview[0]["reason"]
+    assert counts() == before
+
+
+def test_full_report_is_downloadable_with_every_rejected_cell(place, client):
+    lines = [HEADER] + [
+        f"2025-03-04;10:00;{90000 + i};jonglage;habitat-social;;;;" for i in range(150)
+    ]
+    job = run_import(place, csv_bytes(lines))
+    assert job.rows_rejected == 150
+    assert len(job.rejects_preview) == 100  # the page shows the first 100 cells
+    client.force_login(place["coordinator"].user)
+    response = client.get(reverse("imports:import_report", kwargs={"pk": job.pk}))
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+    assert body[0] == "ligne;colonne;champ;valeur;motif"
+    assert len(body) == 1 + 300  # two refused cells per line
+    assert body[1].startswith("2;C;Commune (code INSEE) (commune);90000;")
+
+
+def test_commit_rolls_back_everything_if_a_row_became_invalid(place):
+    """Between the dry run and the commit, a service is renamed: nothing is kept."""
+    actor = place["coordinator"]
+    lines = ["date;commune;activité;domaine;dispositif"] + [
+        f"2025-03-{d:02d};59512;veille-sociale;habitat-social;Médiation de proximité"
+        for d in range(1, 29)
+    ]
+    job = services.import_job_create(
+        actor=actor, kind=ImportKind.INTERVENTIONS, upload=upload("a.csv", csv_bytes(lines))
+    )
+    services.import_job_map(actor=actor, job=job, mapping=job.mapping)
+    job.refresh_from_db()
+    assert job.state == ImportState.VALIDATED
+    place["service"].name = "Autre nom"
+    place["service"].save()
+    before = counts()
+    services.import_job_commit(actor=actor, job=job)
+    job.refresh_from_db()
+    assert job.state == ImportState.REJECTED
+    assert job.rows_rejected == 28
+    assert counts() == before
+
+
+# --- the other kinds ---------------------------------------------------------------------------
+
+
+def test_partners_import(place):
+    content = csv_bytes([
+        "nom;type;siret;commune;email",
+        "CAF de Roubaix;caf;;59512;accueil@caf.example",
+        "CCAS de Lille;Centre communal d'action sociale (CCAS);;59350;",
+        "Inconnu;licorne;123;;pas-un-email",
+    ])  # fmt: skip
+    job = run_import(place, content, kind=ImportKind.PARTNERS)
+    assert job.state == ImportState.REJECTED, job.rejects_preview
+    reasons = {r[1]: r[3] for r in rejects(job)}
+    assert set(reasons) == {"B", "C", "E"}
+    ok = run_import(place, content.rsplit(b"\r\nInconnu", 1)[0] + b"\r\n", kind=ImportKind.PARTNERS)
+    assert ok.state == ImportState.DONE, ok.rejects_preview
+    assert Organisation.objects.partners().filter(name="CAF de Roubaix").exists()
+
+
+def test_posts_import(place):
+    content = csv_bytes(["intitulé;etp;état", "Médiateur social;1;pourvu", "Agent d'ambiance;0,5;"])
+    job = run_import(place, content, kind=ImportKind.POSTS)
+    assert job.state == ImportState.DONE, job.rejects_preview
+    posts = Post.objects.filter(structure=place["structure"])
+    assert sorted(posts.values_list("fte", "status")) == [(Decimal("0.5"), "open"), (1, "filled")]
+    again = run_import(place, content, kind=ImportKind.POSTS)
+    assert again.state == ImportState.REJECTED  # already there
+
+
+def test_structures_import_is_for_administrators(place):
+    admin = make_membership(Role.ADMIN)
+    content = csv_bytes([
+        "nom;siret;type d'employeur;commune",
+        "Médiation Nord;73282932000074;association;59512",
+        "Doublon;73282932000074;association;59512",
+        "Mauvais SIRET;12345678901234;association;59512",
+    ])  # fmt: skip
+    job = run_import(place, content, kind=ImportKind.STRUCTURES, actor=admin)
+    assert job.state == ImportState.REJECTED
+    assert {r[0] for r in rejects(job)} == {3, 4}
+    with pytest.raises(services.PermissionDenied):
+        services.import_job_create(
+            actor=place["coordinator"], kind=ImportKind.STRUCTURES, upload=upload("s.csv", content)
+        )
+
+
+# --- who may import, and whose jobs they see ---------------------------------------------------
+
+
+@pytest.mark.parametrize("role", [Role.MEDIATOR, Role.FUNDER, Role.STEERING, Role.PARTNER])
+def test_other_roles_cannot_import(place, client, role):
+    membership = make_membership(
+        role, structure=place["structure"] if role == Role.MEDIATOR else None
+    )
+    with pytest.raises(services.PermissionDenied):
+        services.import_job_create(
+            actor=membership, kind=ImportKind.INTERVENTIONS, upload=upload("a.csv", b"a;b\n")
+        )
+    client.force_login(membership.user)
+    response = client.post(
+        reverse("imports:import_list"),
+        {"kind": "interventions", "file": upload("a.csv", csv_bytes([HEADER, ROWS[0]]))},
+    )
+    assert response.status_code == 403
+    assert ImportJob.objects.count() == 0
+
+
+def test_another_structures_job_is_a_404_on_every_route(place, client):
+    job = run_import(place, csv_bytes([HEADER, "2025-03-04;10:00;99999;x;y;;;;"]))
+    other = make_membership(Role.COORDINATOR, structure=ServiceFactory().structure)
+    client.force_login(other.user)
+    for name, method in [("import_detail", "get"), ("import_report", "get"),
+                         ("import_map", "post"), ("import_commit", "post")]:  # fmt: skip
+        response = getattr(client, method)(reverse(f"imports:{name}", kwargs={"pk": job.pk}))
+        assert response.status_code == 404, name
+
+
+# --- the pages -----------------------------------------------------------------------------------
+
+
+def test_pages_walk_through_upload_mapping_dry_run_and_commit(place, client):
+    client.force_login(place["coordinator"].user)
+    response = client.get(reverse("imports:import_list"))
+    assert response.status_code == 200
+    assert "Nouvel import" in response.content.decode()
+    response = client.post(
+        reverse("imports:import_list"),
+        {"kind": "interventions", "file": upload("h.csv", csv_bytes([HEADER, *ROWS]))},
+    )
+    job = ImportJob.objects.get()
+    assert response.status_code == 302
+    page = client.get(reverse("imports:import_detail", kwargs={"pk": job.pk})).content.decode()
+    assert "Correspondance des colonnes" in page
+    assert "Date (obligatoire)" in page
+    form = dict(job.mapping)
+    response = client.post(reverse("imports:import_map", kwargs={"pk": job.pk}), form)
+    assert response.status_code == 302
+    page = client.get(reverse("imports:import_detail", kwargs={"pk": job.pk})).content.decode()
+    assert "Importer les 3 lignes" in page
+    client.post(reverse("imports:import_commit", kwargs={"pk": job.pk}))
+    job.refresh_from_db()
+    assert job.state == ImportState.DONE
+    assert Intervention.objects.count() == 3
+    partial = client.get(
+        reverse("imports:import_detail", kwargs={"pk": job.pk}), headers={"HX-Request": "true"}
+    )
+    assert "3 enregistrements créés" in partial.content.decode()
+
+
+def test_running_job_shows_a_polled_progress_bar(place, client):
+    job = services.import_job_create(
+        actor=place["coordinator"], kind=ImportKind.INTERVENTIONS,
+        upload=upload("a.csv", csv_bytes([HEADER, ROWS[0]])),
+    )  # fmt: skip
+    ImportJob.objects.filter(pk=job.pk).update(state=ImportState.VALIDATING, progress=42)
+    client.force_login(place["coordinator"].user)
+    page = client.get(reverse("imports:import_detail", kwargs={"pk": job.pk})).content.decode()
+    assert '<progress id="import-progress" max="100" value="42">' in page
+    assert 'hx-trigger="every 2s"' in page
+
+
+def test_bad_upload_shows_the_reason_on_the_page(place, client):
+    client.force_login(place["coordinator"].user)
+    response = client.post(
+        reverse("imports:import_list"), {"kind": "interventions", "file": upload("v.csv", b"")}
+    )
+    # Django's own FileField refuses an empty upload before the service sees it.
+    assert response.status_code == 400
+    assert ImportJob.objects.count() == 0
+    response = client.post(
+        reverse("imports:import_list"),
+        {"kind": "interventions", "file": upload("v.csv", bytes(range(256)) * 8)},
+    )
+    assert response.status_code == 400
+    assert "octets binaires" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_commit_progress_is_visible_outside_its_transaction_on_postgresql(settings, tmp_path):
+    """The page reads the progress while the commit's transaction is still open."""
+    from django.db import connection, connections, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the progress shows at the end")
+    settings.MEDIA_ROOT = tmp_path / "media"
+    coordinator = make_membership(Role.COORDINATOR, structure=ServiceFactory().structure)
+    job = services.import_job_create(
+        actor=coordinator, kind=ImportKind.INTERVENTIONS, upload=upload("a.csv", b"date\n1\n")
+    )
+    progress = services._SideProgress(job)
+    try:
+        with transaction.atomic():
+            # The commit's own writes (never the job's row, which the progress updates).
+            Intervention.objects.filter(pk__in=[]).delete()
+            progress(0.42)
+            seen = connections.create_connection("default")  # another reader, as the page is
+            with seen.cursor() as cursor:
+                cursor.execute("SELECT progress FROM exchange_importjob WHERE id = %s", [job.pk])
+                assert cursor.fetchone()[0] == 42
+            seen.close()
+    finally:
+        progress.close()
+
+
+def test_mapping_errors_are_named_on_the_page(place, client):
+    job = services.import_job_create(
+        actor=place["coordinator"], kind=ImportKind.INTERVENTIONS,
+        upload=upload("a.csv", csv_bytes([HEADER, ROWS[0]])),
+    )  # fmt: skip
+    client.force_login(place["coordinator"].user)
+    form = {**job.mapping, "domain": "", "duration_minutes": "date"}
+    response = client.post(reverse("imports:import_map", kwargs={"pk": job.pk}), form)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "« Domaine » est obligatoire" in page
+    assert "est déjà associée à « Date »" in page
+    job.refresh_from_db()
+    assert job.state == ImportState.UPLOADED

@@ -1,0 +1,108 @@
+"""Steering pages: who opens them, and a whole round from agreement to decision."""
+
+import pytest
+from django.urls import reverse
+
+from lien.steering.models import Decision, Experiment, FrameworkAgreement, SteeringMeeting
+from tests.steering.test_observatory import hire
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("actor", "status"),
+    [("steering", 200), ("admin", 200), ("coordinator", 403), ("mediator", 403),
+     ("city_member", 403)],
+)  # fmt: skip
+def test_only_steering_and_admin_open_the_steering_pages(steering, login, actor, status):
+    client = login(steering[actor])
+    assert client.get(reverse("steering:framework_list")).status_code == status
+    detail = reverse("steering:framework_detail", kwargs={"pk": steering["agreement"].pk})
+    assert client.get(detail).status_code in ((200,) if status == 200 else (403, 404))
+
+
+def test_steering_of_another_territory_gets_404_on_the_regions_agreement(steering, login):
+    client = login(steering["steering_62"])
+    detail = reverse("steering:framework_detail", kwargs={"pk": steering["agreement"].pk})
+    assert client.get(detail).status_code == 404
+    assert "Plan régional" not in client.get(reverse("steering:framework_list")).content.decode()
+
+
+def test_a_steering_round_from_agreement_to_decision(steering, login):
+    client = login(steering["steering"])
+    response = client.post(
+        reverse("steering:framework_create"),
+        {"title": "Convention du Nord", "territory": "59", "starts_on": "2026-01-01",
+         "ends_on": "2028-12-31", "job_target": "200", "other_signatories": "",
+         "objectives": ""},
+    )  # fmt: skip
+    agreement = FrameworkAgreement.objects.get(title="Convention du Nord")
+    assert response.status_code == 302 and agreement.territory.code == "59"
+    response = client.post(
+        reverse("steering:experiment_create", kwargs={"framework_pk": agreement.pk}),
+        {"name": "Emplois mutualisés", "site": "L'Alma", "territory": "59512",
+         "pooling_model": "employers_group", "stage": agreement.pk and _stage(),
+         "status": "running", "starts_on": "2026-02-01", "notes": ""},
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert Experiment.objects.get().territory.code == "59512"
+    # A site outside the agreement's territory is refused with a message.
+    response = client.post(
+        reverse("steering:experiment_create", kwargs={"framework_pk": agreement.pk}),
+        {"name": "Hors champ", "site": "Arras", "territory": "62041",
+         "pooling_model": "employers_group", "stage": _stage(), "status": "running",
+         "starts_on": "2026-02-01"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "hors du périmètre" in response.content.decode()
+    client.post(
+        reverse("steering:meeting_create", kwargs={"framework_pk": agreement.pk}),
+        {"held_on": "2026-06-15", "kind": "steering", "other_participants": "",
+         "summary": "Point d'étape."},
+    )  # fmt: skip
+    meeting = SteeringMeeting.objects.get(agreement=agreement)
+    client.post(
+        reverse("steering:decision_create", kwargs={"meeting_pk": meeting.pk}),
+        {"text": "Recenser les postes", "owner": "Mission d'appui", "due_on": "2026-01-31",
+         "status": "open", "follow_up": ""},
+    )  # fmt: skip
+    decision = Decision.objects.get()
+    page = client.get(reverse("steering:meeting_detail", kwargs={"pk": meeting.pk}))
+    body = page.content.decode()
+    assert "Recenser les postes" in body and "en retard" in body
+    later = client.post(
+        reverse("steering:meeting_create", kwargs={"framework_pk": agreement.pk}),
+        {"held_on": "2026-12-10", "kind": "steering"},
+    )
+    assert later.status_code == 302
+    # The next meeting shows what became of the previous one's decisions.
+    next_page = client.get(later.url).content.decode()
+    assert "Suite des décisions de la réunion du 15/06/2026" in next_page
+    assert "Recenser les postes" in next_page
+    client.post(
+        reverse("steering:decision_edit", kwargs={"pk": decision.pk}),
+        {"text": decision.text, "owner": decision.owner, "due_on": "2026-01-31",
+         "status": "done", "follow_up": "Fait."},
+    )  # fmt: skip
+    decision.refresh_from_db()
+    assert decision.status == "done" and decision.closed_on is not None
+
+
+def _stage():
+    from lien.referentiel.models import ProjectStage
+
+    return str(ProjectStage.objects.get(code="demarrage").pk)
+
+
+def test_the_observatory_page_shows_the_target_and_suppresses_small_counts(steering, login):
+    import datetime
+
+    for _ in range(2):
+        hire(steering["service"], datetime.date(2024, 5, 1))
+    detail = reverse("steering:framework_detail", kwargs={"pk": steering["agreement"].pk})
+    body = login(steering["steering"]).get(detail).content.decode()
+    assert "Observatoire des emplois" in body
+    assert '<progress id="target-progress"' in body
+    assert "&lt; 5" in body and "secret statistique" in body
+    admin_body = login(steering["admin"]).get(detail).content.decode()
+    assert "<dt>Total</dt><dd>2</dd>" in admin_body
