@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("lien.notifications.urls")),
     path("donnees/imports/", include("lien.exchange.imports.urls")),
     path("api/jetons/", include("lien.exchange.urls")),
+    path("exports/", include("lien.exchange.export_urls")),  # exports: the full structure export
     path("api/", include("lien.exchange.api")),
     path("admin/", admin.site.urls),
 ]

@@ -66,6 +66,7 @@ from tests.test_permission_matrix import (
     make_import_job,
     make_notification,
     make_shift,
+    make_structure_export,
 )
 
 # --- the bad values ------------------------------------------------------------------------
@@ -149,6 +150,7 @@ def world(db, settings, tmp_path):
     objects["intervention"] = logbook_services.intervention_create(
         actor=actors["mediator"], data=form.intervention_data()
     )
+    objects["structure_export"] = make_structure_export(actors["coordinator"])  # exports
     return world
 
 
@@ -794,6 +796,10 @@ READ_ROUTES = {
     "logbook:team_log": "coordinator",
     "logbook:intervention_detail": "mediator",
     "logbook:shift_list": "coordinator",
+    # exports: the full structure export (its POST is a button: the permission matrix).
+    "exports:structure_export_list": "coordinator",
+    "exports:structure_export_detail": "coordinator",
+    "exports:structure_export_download": "coordinator",
     "indicators:my_month": "mediator",
     "followup:situation_list": "mediator",
     "followup:my_next_steps": "mediator",
@@ -828,7 +834,11 @@ READ_ROUTES = {
     "imports:import_report": "coordinator",
 }
 #: Reads a page journals whatever the query (a search in nominative records).
-GET_JOURNALED = {"followup:subject_request": frozenset({AuditAction.READ})}
+GET_JOURNALED = {
+    "followup:subject_request": frozenset({AuditAction.READ}),
+    # exports: each download of the full export is journaled.
+    "exports:structure_export_download": frozenset({AuditAction.EXPORT, AuditAction.READ}),
+}
 #: Dashboards share one filter form: read as a coordinator and as a funder.
 DASHBOARD_PREFIX = "indicators:dashboard"
 

@@ -208,6 +208,19 @@ class FreshToken:
         return links.make_token(self.referral)
 
 
+# --- exports: the full structure export -----------------------------------------------------
+
+
+def make_structure_export(coordinator):
+    """A finished full export of the coordinator's structure (the task runs at once)."""
+    from types import SimpleNamespace
+
+    from lien.exchange import exports
+
+    state = exports.structure_export_request(actor=coordinator)
+    return SimpleNamespace(pk=state["id"])
+
+
 def make_shift(service):
     start = timezone.now()
     return Shift.objects.create(
@@ -224,6 +237,13 @@ def make_shift(service):
 @pytest.fixture
 def world(db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.LIEN_EXPORT_ROOT = tmp_path / "exports"
+    return build_world()
+
+
+def build_world() -> dict:
+    """Structures A and B with one record of each kind, and A's actors (also used by the
+    export tests)."""
     territories = make_territories()
     structure_a = StructureFactory(name="Structure Alpha", commune=territories["arras"])
     structure_b = StructureFactory(name="Structure Bêta secrète", commune=territories["roubaix"])
@@ -279,6 +299,11 @@ def world(db, settings, tmp_path):
     # Imports (exchange): one checked import of each structure.
     objects_b["import"] = make_import_job(make_membership(Role.COORDINATOR, structure=structure_b))
     objects_a["import"] = make_import_job(actors["coordinator(A)"])
+    # exports: each structure's full export; B's is out of reach of A's coordinator.
+    objects_b["structure_export"] = make_structure_export(
+        make_membership(Role.COORDINATOR, structure=structure_b)
+    )
+    objects_a["structure_export"] = make_structure_export(actors["coordinator(A)"])
     # Signed links: A's own token opens A's referral; used on B's referral it must not.
     objects_a["token"] = FreshToken(objects_a["referral"])
     objects_b["token"] = objects_a["token"]

@@ -249,6 +249,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Full structure exports (ZIP archives with nominative data): a private folder, never
+# served by the web server; see lien/exchange/exports.py.
+LIEN_EXPORT_ROOT = Path(env("LIEN_EXPORT_ROOT", str(MEDIA_ROOT / "exports")))
 
 # --- Lien --------------------------------------------------------------------------------
 # Counts below this are shown as "< N" outside the structure that owns the records.
@@ -268,6 +271,8 @@ LIEN_RETENTION = {
     "job_results_days": int(env("LIEN_RETENTION_JOB_RESULTS_DAYS", "30")),
     "login_attempts_days": int(env("LIEN_RETENTION_LOGIN_ATTEMPTS_DAYS", "180")),
     "report_photos_days": int(env("LIEN_RETENTION_REPORT_PHOTOS_DAYS", "365")),
+    # exports: full structure archives (nominative data), deleted after a week.
+    "structure_exports_days": int(env("LIEN_RETENTION_STRUCTURE_EXPORTS_DAYS", "7")),
 }
 
 

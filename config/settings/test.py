@@ -8,7 +8,12 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("SECURE_COOKIES", "0")
 
+import tempfile
+
 from config.settings.base import *
+
+# Full structure exports: out of the working tree.
+LIEN_EXPORT_ROOT = Path(tempfile.gettempdir()) / "lien-test-exports"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -17,7 +17,8 @@ from django.views.decorators.http import require_POST
 from lien.core.models import Role
 from lien.core.permissions import role_required
 from lien.core.signals import client_ip
-from lien.followup import forms, links, queries, services, subject_requests
+from lien.core.tabular import export_format, export_list, querystring_for_export
+from lien.followup import exports, forms, links, queries, services, subject_requests
 from lien.followup.models import (
     OPEN_REFERRAL_STATUSES,
     Agreement,
@@ -83,10 +84,25 @@ def situation_list(request):
     )
     if status in SituationStatus.values:
         situations = situations.filter(status=status)
+    if fmt := export_format(request):
+        return export_list(
+            request,
+            queryset=situations,
+            columns=exports.SITUATION_COLUMNS,
+            name="suivis",
+            what="suivis (colonnes pseudonymes)",
+            fmt=fmt,
+            sheet="Suivis",
+        )
     return render(
         request,
         "followup/situation_list.html",
-        {"page": _page(request, situations), "status": status, "statuses": SituationStatus},
+        {
+            "page": _page(request, situations),
+            "status": status,
+            "statuses": SituationStatus,
+            "export_query": querystring_for_export(request),
+        },
     )
 
 
@@ -439,6 +455,16 @@ def referral_list(request):
         referrals = referrals.filter(status__in=OPEN_REFERRAL_STATUSES)
     elif status in ReferralStatus.values:
         referrals = referrals.filter(status=status)
+    if fmt := export_format(request):
+        return export_list(
+            request,
+            queryset=referrals,
+            columns=exports.REFERRAL_COLUMNS,
+            name="mises-en-relation",
+            what="mises en relation",
+            fmt=fmt,
+            sheet="Mises en relation",
+        )
     return render(
         request,
         "followup/referral_list.html",
@@ -447,6 +473,7 @@ def referral_list(request):
             "status": status,
             "statuses": ReferralStatus,
             "inbox": False,
+            "export_query": querystring_for_export(request),
         },
     )
 
@@ -459,6 +486,16 @@ def referral_inbox(request):
         referrals = referrals.filter(status__in=OPEN_REFERRAL_STATUSES)
     elif status in ReferralStatus.values:
         referrals = referrals.filter(status=status)
+    if fmt := export_format(request):
+        return export_list(
+            request,
+            queryset=referrals,
+            columns=exports.REFERRAL_INBOX_COLUMNS,
+            name="orientations-recues",
+            what="orientations reçues",
+            fmt=fmt,
+            sheet="Orientations reçues",
+        )
     return render(
         request,
         "followup/referral_list.html",
@@ -467,6 +504,7 @@ def referral_inbox(request):
             "status": status,
             "statuses": ReferralStatus,
             "inbox": True,
+            "export_query": querystring_for_export(request),
         },
     )
 
@@ -646,6 +684,16 @@ def report_list(request):
     status = request.GET.get("etat", "")
     if status in ReportStatus.values:
         reports = reports.filter(status=status)
+    if fmt := export_format(request):
+        return export_list(
+            request,
+            queryset=reports,
+            columns=exports.REPORT_COLUMNS,
+            name="signalements",
+            what="signalements de veille technique",
+            fmt=fmt,
+            sheet="Signalements",
+        )
     return render(
         request,
         "followup/report_list.html",
@@ -654,6 +702,7 @@ def report_list(request):
             "status": status,
             "statuses": ReportStatus,
             "inbox": False,
+            "export_query": querystring_for_export(request),
         },
     )
 
@@ -666,6 +715,16 @@ def report_inbox(request):
     status = request.GET.get("etat", "")
     if status in ReportStatus.values:
         reports = reports.filter(status=status)
+    if fmt := export_format(request):
+        return export_list(
+            request,
+            queryset=reports,
+            columns=exports.REPORT_INBOX_COLUMNS,
+            name="signalements-recus",
+            what="signalements reçus",
+            fmt=fmt,
+            sheet="Signalements reçus",
+        )
     return render(
         request,
         "followup/report_list.html",
@@ -674,6 +733,7 @@ def report_inbox(request):
             "status": status,
             "statuses": ReportStatus,
             "inbox": True,
+            "export_query": querystring_for_export(request),
         },
     )
 
@@ -872,6 +932,16 @@ def observation_list(request):
     level = request.GET.get("niveau")
     if level in AlertLevel.values:
         observations = observations.filter(level=level)
+    if fmt := export_format(request):
+        return export_list(
+            request,
+            queryset=observations,
+            columns=exports.OBSERVATION_COLUMNS,
+            name="veille-sociale",
+            what="observations de veille sociale",
+            fmt=fmt,
+            sheet="Veille sociale",
+        )
     sectors = Territory.objects.filter(
         pk__in=Observation.objects.visible_to(request.membership).values("sector")
     ).order_by("name")
@@ -885,6 +955,7 @@ def observation_list(request):
             "level": level,
             "levels": AlertLevel,
             "can_write": request.membership.role in STRUCTURE,
+            "export_query": querystring_for_export(request),
         },
     )
 
@@ -939,8 +1010,20 @@ def collective_action_list(request):
     actions = CollectiveAction.objects.visible_to(request.membership).select_related(
         "service", "commune"
     )
+    if fmt := export_format(request):
+        return export_list(
+            request,
+            queryset=actions,
+            columns=exports.COLLECTIVE_ACTION_COLUMNS,
+            name="actions-collectives",
+            what="actions collectives",
+            fmt=fmt,
+            sheet="Actions collectives",
+        )
     return render(
-        request, "followup/collective_action_list.html", {"page": _page(request, actions)}
+        request,
+        "followup/collective_action_list.html",
+        {"page": _page(request, actions), "export_query": querystring_for_export(request)},
     )
 
 

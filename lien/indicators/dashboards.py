@@ -204,6 +204,9 @@ class Chart:
         return any(r.previous is not None for r in self.rows)
 
 
+FIGURES_TITLE = "Chiffres clés"
+
+
 @dataclass
 class Board:
     code: str
@@ -242,7 +245,7 @@ class Board:
                 if self.compare:
                     line += [f.previous or "", f.change or ""]
                 lines.append(line)
-            out.append(("Chiffres clés", header, lines))
+            out.append((FIGURES_TITLE, header, lines))
         for chart in self.all_charts():
             header = [chart_key_label(chart), chart_value_label(chart)]
             if chart.columns:

@@ -6,9 +6,7 @@ what the downloads contain). Perimeters come from `engine.perimeter_for`, so a v
 counts more than their role allows; outside a structure every count is protected.
 """
 
-import csv
 import datetime
-import io
 import re
 from urllib.parse import urlencode
 
@@ -16,18 +14,18 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
+from lien.core import tabular
 from lien.core.models import Role
 from lien.core.permissions import role_required
+from lien.core.signals import client_ip
 from lien.indicators import dashboards, engine
 from lien.indicators.forms import DashboardFilterForm
 from lien.logbook.models import Intervention
 from lien.territories.models import LEVEL_DEPTH, Territory
 
 DASHBOARD_ROLES = (Role.COORDINATOR, Role.FUNDER, Role.STEERING, Role.ADMIN)
-EXPORT_FORMATS = {"csv", "xlsx"}
+EXPORT_FORMATS = set(tabular.FORMATS)
 
 
 def _url_name(code: str) -> str:
@@ -67,7 +65,7 @@ def dashboard_view(code: str):
         board = dashboards.build(code, perimeter, compare=compare, period=period)
         export = request.GET.get("export")
         if export in EXPORT_FORMATS:
-            return _export(board, export, request.GET.get("tableau"))
+            return _export(request, board, export, request.GET.get("tableau"))
         querystring = _querystring(request)
         for chart in board.all_charts():
             _layout(chart)
@@ -196,83 +194,55 @@ def _breadcrumb(membership, perimeter, request) -> list[dict]:
 FRENCH_NUMBER = re.compile(r"^-?\d{1,3}(?:\u202f\d{3})*(?:,\d+)?$")
 
 
-def _cell(value, fmt: str):
-    """A displayed figure as a spreadsheet reads it: "31 429" → 31429 (XLSX) or "31429"
-    (CSV, French decimal comma kept); "< 5", "secret", "48,8 %" stay text."""
+def _cell(value):
+    """A displayed figure as a spreadsheet reads it: "31 429" → 31429, "12,5" → 12.5 (a
+    number cell in XLSX, "12,5" again in CSV); "< 5", "secret", "48,8 %" stay text."""
     text = str(value)
     if not FRENCH_NUMBER.match(text):
         return text
     plain = text.replace("\u202f", "")
-    if fmt == "csv":
-        return plain
     return float(plain.replace(",", ".")) if "," in plain else int(plain)
 
 
-def _export(board, fmt: str, only: str | None) -> HttpResponse:
+FIGURES_TABLE = "chiffres-cles"
+
+
+def _export(request, board, fmt: str, only: str | None) -> HttpResponse:
+    """The board's tables as shown (protected cells stay "< 5"), all or the one asked."""
     tables = [
-        (str(title), [str(h) for h in header], [[_cell(c, fmt) for c in line] for line in lines])
+        tabular.Table(
+            title=str(title),
+            headers=[str(h) for h in header],
+            rows=[[_cell(c) for c in line] for line in lines],
+            widths=[48],
+        )
         for title, header, lines in board.tables()
     ]
     if only:
         titles = {chart.code: str(chart.title) for chart in board.all_charts()}
-        tables = [t for t in tables if t[0] == titles.get(only)] or tables
-    stamp = timezone.localdate().isoformat()
-    name = f"tableau-de-bord-{board.code}-{stamp}"
+        titles[FIGURES_TABLE] = dashboards.FIGURES_TITLE
+        tables = [t for t in tables if t.title == titles.get(only)] or tables
     heading = [
         f"{board.title} — {board.period.label}",
         f"Données à jour au {timezone.localtime(board.generated_at):%d/%m/%Y %H:%M}",
     ]
     if board.protected:
         heading.append(board.legend)
-    if fmt == "csv":
-        buffer = io.StringIO()
-        buffer.write("\ufeff")
-        writer = csv.writer(buffer, delimiter=";")
-        for line in heading:
-            writer.writerow([line])
-        for title, header, lines in tables:
-            writer.writerow([])
-            writer.writerow([title])
-            writer.writerow(header)
-            writer.writerows(lines)
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-        return response
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    used = set()
-    for title, header, lines in tables:
-        sheet_title = _sheet_title(title, used)
-        sheet = workbook.create_sheet(sheet_title)
-        sheet.append([title])
-        sheet["A1"].font = Font(bold=True)
-        for line in heading:
-            sheet.append([line])
-        sheet.append([])
-        sheet.append(header)
-        for cell in sheet[sheet.max_row]:
-            cell.font = Font(bold=True)
-        for line in lines:
-            sheet.append(line)
-        sheet.column_dimensions["A"].width = 48
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(
-        buffer.getvalue(),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    tabular.journal_export(
+        actor=request.membership,
+        what=f"tableau de bord « {board.title} »"
+        + (f", tableau {only}" if only and len(tables) == 1 else ""),
+        fmt=fmt,
+        filters=_querystring(request)[:200],
+        ip=client_ip(request),
     )
-    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
-    return response
-
-
-def _sheet_title(title: str, used: set) -> str:
-    base = "".join(ch for ch in title if ch not in "[]:*?/\\")[:28].strip() or "Feuille"
-    candidate, n = base, 2
-    while candidate in used:
-        candidate = f"{base[:25]} {n}"
-        n += 1
-    used.add(candidate)
-    return candidate
+    return tabular.tables_response(
+        name=tabular.stamped(f"tableau-de-bord-{board.code}"),
+        tables=tables,
+        fmt=fmt,
+        heading=heading,
+        stream=False,
+    )
 
 
 # --- the mediator's month -------------------------------------------------------------------

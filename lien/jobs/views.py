@@ -17,7 +17,8 @@ from django.views.decorators.http import require_safe
 
 from lien.core.models import Role
 from lien.core.permissions import can_manage_structure, role_required
-from lien.jobs import forms, services
+from lien.core.tabular import export_format, export_list, querystring_for_export
+from lien.jobs import exports, forms, services
 from lien.jobs.models import (
     Contract,
     Funding,
@@ -94,16 +95,37 @@ def post_list(request):
         )
         .order_by("structure__name", "title", "pk")
     )
+    all_funding_lines = (
+        Funding.objects.visible_to(membership)
+        .select_related("funder", "program", "post", "service", "structure", "holder")
+        .order_by("-ends_on", "pk")
+    )
+    if fmt := export_format(request):
+        if request.GET.get("tableau") == "financements":
+            return export_list(
+                request,
+                queryset=all_funding_lines,
+                columns=exports.FUNDING_COLUMNS,
+                name="financements",
+                what="lignes de financement",
+                fmt=fmt,
+                sheet="Financements",
+            )
+        return export_list(
+            request,
+            queryset=rows,
+            columns=exports.POST_COLUMNS,
+            name="postes",
+            what="postes",
+            fmt=fmt,
+            sheet="Postes",
+        )
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     months = settings.LIEN_FUNDING_ALERT_MONTHS
     alerts = posts_with_funding_ending(
         posts.values("structure_id"), timezone.localdate(), months
     ).filter(pk__in=posts.values("pk"))
-    funding_lines = (
-        Funding.objects.visible_to(membership)
-        .select_related("funder", "program", "post", "service", "structure", "holder")
-        .order_by("-ends_on", "pk")[:100]
-    )
+    funding_lines = all_funding_lines[:100]
     return render(
         request,
         "jobs/post_list.html",
@@ -115,6 +137,7 @@ def post_list(request):
             "alert_months": months,
             "can_create": membership.role == Role.COORDINATOR,
             "sees_people": membership.role in STRUCTURE,
+            "export_query": querystring_for_export(request),
         },
     )
 
@@ -244,11 +267,26 @@ def mediator_list(request):
         )
         .order_by("last_name", "first_name", "pk")
     )
+    if fmt := export_format(request):
+        return export_list(
+            request,
+            queryset=mediators,
+            columns=exports.MEDIATOR_COLUMNS,
+            name="personnes-employees",
+            what="personnes employées",
+            fmt=fmt,
+            sheet="Personnes employées",
+            nominative=True,
+        )
     page = Paginator(mediators, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "jobs/mediator_list.html",
-        {"page": page, "can_create": request.membership.role == Role.COORDINATOR},
+        {
+            "page": page,
+            "can_create": request.membership.role == Role.COORDINATOR,
+            "export_query": querystring_for_export(request),
+        },
     )
 
 
@@ -433,11 +471,33 @@ def training_list(request):
         .select_related("mediator")
         .order_by("-starts_on", "pk")
     )
-    reviews = (
+    all_reviews = (
         PracticeReview.objects.visible_to(membership)
         .annotate(attendance=Count("attendees"))
-        .order_by("-held_on", "pk")[:50]
+        .order_by("-held_on", "pk")
     )
+    if fmt := export_format(request):
+        if request.GET.get("tableau") == "analyses":
+            return export_list(
+                request,
+                queryset=all_reviews,
+                columns=exports.PRACTICE_REVIEW_COLUMNS,
+                name="analyses-de-pratiques",
+                what="analyses de pratiques",
+                fmt=fmt,
+                sheet="Analyses de pratiques",
+            )
+        return export_list(
+            request,
+            queryset=trainings,
+            columns=exports.TRAINING_COLUMNS,
+            name="formations",
+            what="formations",
+            fmt=fmt,
+            sheet="Formations",
+            nominative=True,
+        )
+    reviews = all_reviews[:50]
     return render(
         request,
         "jobs/training_list.html",
@@ -446,6 +506,7 @@ def training_list(request):
             "hours": trainings.aggregate(total=Sum("hours"))["total"],
             "reviews": reviews,
             "can_create": membership.role == Role.COORDINATOR,
+            "export_query": querystring_for_export(request),
         },
     )
 

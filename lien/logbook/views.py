@@ -12,8 +12,9 @@ from django.views.decorators.http import require_POST
 
 from lien.core.models import Role
 from lien.core.permissions import role_required
+from lien.core.tabular import export_format, export_list, querystring_for_export
 from lien.logbook import queries, services
-from lien.logbook.exports import export_response
+from lien.logbook.exports import INTERVENTION_COLUMNS, SHIFT_COLUMNS
 from lien.logbook.filters import TeamLogFilterForm
 from lien.logbook.forms import EntryLookups, InterventionForm, last_entry_defaults
 from lien.logbook.models import Intervention, Shift
@@ -96,10 +97,24 @@ def _is_uuid(value: str) -> bool:
 @role_required(Role.MEDIATOR, Role.COORDINATOR)
 def my_entries(request):
     entries = queries.my_recent(request.membership)
+    if fmt := export_format(request):
+        return export_list(
+            request,
+            queryset=entries,
+            columns=INTERVENTION_COLUMNS,
+            name="mes-interventions",
+            what="mes interventions",
+            fmt=fmt,
+            sheet="Interventions",
+        )
     page = Paginator(entries, 30).get_page(request.GET.get("page"))
     for entry in page.object_list:
         entry.correctable = services.can_correct(request.membership, entry)
-    return render(request, "logbook/my_entries.html", {"page": page})
+    return render(
+        request,
+        "logbook/my_entries.html",
+        {"page": page, "export_query": querystring_for_export(request)},
+    )
 
 
 @role_required(Role.MEDIATOR, Role.COORDINATOR)
@@ -174,9 +189,16 @@ def team_log(request):
     filters = TeamLogFilterForm(request.GET or None, structure=membership.structure)
     cleaned = filters.cleaned_data if filters.is_valid() else {}
     entries = queries.team_log(membership, cleaned)
-    export = request.GET.get("export")
-    if export in {"csv", "xlsx"}:
-        return export_response(entries, fmt=export)
+    if fmt := export_format(request):
+        return export_list(
+            request,
+            queryset=entries,
+            columns=INTERVENTION_COLUMNS,
+            name="journal",
+            what="journal de l'équipe",
+            fmt=fmt,
+            sheet="Interventions",
+        )
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     return render(
         request,
@@ -185,16 +207,9 @@ def team_log(request):
             "filters": filters,
             "page": page,
             "totals": queries.summary(entries),
-            "querystring": _querystring_without_page(request),
+            "querystring": querystring_for_export(request),
         },
     )
-
-
-def _querystring_without_page(request) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    params.pop("export", None)
-    return params.urlencode()
 
 
 @require_POST
@@ -253,6 +268,16 @@ def shift_list(request):
     )
     if membership.role == Role.MEDIATOR:
         upcoming = upcoming.filter(mediators=request.user)
+    if fmt := export_format(request):
+        return export_list(
+            request,
+            queryset=upcoming,
+            columns=SHIFT_COLUMNS,
+            name="tournees",
+            what="tournées et permanences à venir",
+            fmt=fmt,
+            sheet="Tournées",
+        )
     page = Paginator(upcoming, 30).get_page(request.GET.get("page"))
     return render(
         request,
@@ -261,6 +286,7 @@ def shift_list(request):
             "page": page,
             "today": queries.todays_shifts(membership),
             "can_plan": membership.role == Role.COORDINATOR,
+            "export_query": querystring_for_export(request),
         },
     )
 

@@ -7,7 +7,8 @@ from django.views.decorators.http import require_safe
 
 from lien.core.models import Role
 from lien.core.permissions import can_manage_structure, membership_required, role_required
-from lien.structures import services
+from lien.core.tabular import export_format, export_list, querystring_for_export
+from lien.structures import exports, services
 from lien.structures.forms import ServiceForm, StructureForm
 from lien.structures.models import Organisation, Service, Structure
 
@@ -44,8 +45,22 @@ def structure_list(request):
         .annotate(active_services=Count("services", filter=Q(services__is_active=True)))
         .order_by("name")
     )
+    if fmt := export_format(request):
+        return export_list(
+            request,
+            queryset=structures,
+            columns=exports.STRUCTURE_COLUMNS,
+            name="structures",
+            what="structures",
+            fmt=fmt,
+            sheet="Structures",
+        )
     page = Paginator(structures, 50).get_page(request.GET.get("page"))
-    return render(request, "structures/structure_list.html", {"page": page})
+    return render(
+        request,
+        "structures/structure_list.html",
+        {"page": page, "export_query": querystring_for_export(request)},
+    )
 
 
 @require_safe
@@ -164,9 +179,25 @@ def organisation_list(request):
         organisations = organisations.funders()
     elif kind == "partenaires":
         organisations = organisations.partners()
-    page = Paginator(organisations.order_by("name"), 50).get_page(request.GET.get("page"))
+    organisations = organisations.order_by("name")
+    if fmt := export_format(request):
+        return export_list(
+            request,
+            queryset=organisations,
+            columns=exports.ORGANISATION_COLUMNS,
+            name="organisations",
+            what="organisations",
+            fmt=fmt,
+            sheet="Organisations",
+        )
+    page = Paginator(organisations, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "structures/organisation_list.html",
-        {"page": page, "query": query, "kind": kind},
+        {
+            "page": page,
+            "query": query,
+            "kind": kind,
+            "export_query": querystring_for_export(request),
+        },
     )

@@ -4,6 +4,7 @@ report lists every rule, and a failing rule does not stop the others."""
 
 import datetime
 import io
+import uuid
 from types import SimpleNamespace
 
 import pytest
@@ -19,6 +20,7 @@ from django_tasks.base import TaskResultStatus
 
 from lien.core import retention
 from lien.core.models import AuditAction, AuditEvent, Role
+from lien.exchange import exports
 from lien.followup import services
 from lien.followup.models import Referral, ReportStatus, Situation, TechnicalReport
 from lien.notifications.models import Notification
@@ -43,6 +45,7 @@ EXPECTED = {
     "report_photos": 1,
     "notifications_read": 1,
     "job_results": 2,  # one succeeded, one failed
+    "structure_exports": 1,  # exports
 }
 ACTING = {code for code, count in EXPECTED.items() if count}
 
@@ -149,7 +152,7 @@ def world(territories, settings, tmp_path):
 
 
 @pytest.fixture
-def records(world):
+def records(world, settings, tmp_path):
     """For each rule that acts, one record past its period ("old") and one inside it
     ("recent"), with the default periods of settings.LIEN_RETENTION. "Old" is two days
     past the period: periods count from local midnight, and a summer date is one hour
@@ -199,6 +202,18 @@ def records(world):
     ]
     r.recent_job = _job(TaskResultStatus.SUCCEEDED, now - 5 * DAY)
     r.waiting_job = _job(TaskResultStatus.READY, None)
+
+    # exports: a full structure export asked 9 days ago (kept 7), and one of yesterday.
+    settings.LIEN_EXPORT_ROOT = tmp_path / "exports"
+    structure_id = world.service.structure_id
+    for name, age in (("old_export", 9 * DAY), ("recent_export", DAY)):
+        export_id = str(uuid.uuid4())
+        exports._write_state(
+            structure_id, export_id, id=export_id, structure_id=str(structure_id),
+            requested_at=(now - age).isoformat(), state="done",
+        )  # fmt: skip
+        exports.archive_path(structure_id, export_id).write_bytes(b"PK")
+        setattr(r, name, exports.archive_path(structure_id, export_id))
     return r
 
 
@@ -247,6 +262,7 @@ def kept(r) -> dict[str, tuple[bool, bool]]:
             Notification.objects.filter(pk=r.recent_read).exists(),
         ),
         "job_results": (jobs_kept(r.old_jobs), jobs_kept([r.recent_job])),
+        "structure_exports": (r.old_export.exists(), r.recent_export.exists()),
     }
 
 

@@ -399,3 +399,32 @@ def test_a_coordinator_sees_each_service_and_drills_into_one(world, login):
                           {"service": str(world["service_a"].pk)})  # fmt: skip
     assert not response.context["form"].errors
     assert response.context["board"].perimeter.service_ids == (str(world["service_a"].pk),)
+
+
+# --- exports: one table at a time, in XLSX too, journaled ---------------------------------------
+
+
+def test_each_table_downloads_alone_as_xlsx_protected_and_journaled(world, login):
+    from lien.core.models import AuditAction, AuditEvent
+
+    client = login(world["m"]["steering(62)"])
+    page = client.get(reverse("indicators:dashboard")).content.decode()
+    assert "export=xlsx&amp;tableau=chiffres-cles" in page
+    assert "export=xlsx&amp;tableau=by_domain" in page
+    before = AuditEvent.objects.filter(action=AuditAction.EXPORT).count()
+    response = client.get(
+        reverse("indicators:dashboard"), {"export": "xlsx", "tableau": "chiffres-cles"}
+    )
+    workbook = load_workbook(io.BytesIO(response.content))
+    assert workbook.sheetnames == ["Chiffres clés"]
+    sheet = workbook["Chiffres clés"]
+    rows = list(sheet.iter_rows(values_only=True))
+    header_row = next(n for n, row in enumerate(rows, start=1) if row[0] == "Indicateur")
+    assert all(c.font.bold for c in sheet[header_row] if c.value)
+    assert sheet.freeze_panes == f"A{header_row + 1}"
+    values = {row[0]: row[1] for row in rows if row and row[0]}
+    assert values["Interventions"] == "< 5"
+    assert AuditEvent.objects.filter(action=AuditAction.EXPORT).count() == before + 1
+    one = client.get(reverse("indicators:dashboard"), {"export": "csv", "tableau": "by_domain"})
+    text = one.content.decode("utf-8")
+    assert text.startswith("\ufeff") and "\r\n" in text

@@ -115,7 +115,7 @@ def test_team_log_filters_and_exports(team, payload, login):
     assert text.startswith("\ufeffIdentifiant;Date;")
     assert text.count("\n") == 2
     xlsx = coordinator.get("/journal-de-bord/equipe/?export=xlsx")
-    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    sheet = load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active
     assert sheet.max_row == 3
 
 
