@@ -16,7 +16,15 @@ from django.views.decorators.http import require_http_methods, require_safe
 from lien.core import suppression
 from lien.core.models import Role
 from lien.core.permissions import role_required
-from lien.steering import forms, services
+from lien.core.tabular import (
+    export_format,
+    export_list,
+    journal_export,
+    querystring_for_export,
+    stamped,
+    tables_response,
+)
+from lien.steering import exports, forms, services
 from lien.steering.models import (
     AgreementTarget,
     Decision,
@@ -82,7 +90,21 @@ def agreement_list(request):
         .select_related("territory")
         .order_by("-starts_on")
     )
-    return render(request, "steering/agreement_list.html", {"agreements": agreements})
+    if fmt := export_format(request):
+        return export_list(
+            request,
+            queryset=agreements,
+            columns=exports.AGREEMENT_COLUMNS,
+            name="conventions-cadres",
+            what="conventions-cadres",
+            fmt=fmt,
+            sheet="Conventions",
+        )
+    return render(
+        request,
+        "steering/agreement_list.html",
+        {"agreements": agreements, "export_query": querystring_for_export(request)},
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -136,9 +158,19 @@ def agreement_detail(request, pk):
     """The agreement, its job observatory, targets, experiments and meetings."""
     agreement = _agreement(request, pk)
     protected = request.membership.role != Role.ADMIN
+    figures = observatory(agreement, protected=protected)
+    if fmt := export_format(request):
+        journal_export(actor=request.membership, what="observatoire des emplois", fmt=fmt)
+        return tables_response(
+            name=stamped("observatoire-emplois"),
+            tables=exports.observatory_tables(figures),
+            fmt=fmt,
+            heading=[agreement.title, suppression.legend() if protected else ""],
+            stream=False,
+        )
     context = {
         "agreement": agreement,
-        "observatory": observatory(agreement, protected=protected),
+        "observatory": figures,
         "targets": agreement.targets.select_related("indicator"),
         "experiments": agreement.experiments.select_related("territory", "stage"),
         "meetings": agreement.meetings.prefetch_related("decisions"),

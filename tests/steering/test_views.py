@@ -106,3 +106,32 @@ def test_the_observatory_page_shows_the_target_and_suppresses_small_counts(steer
     assert "&lt; 5" in body and "secret statistique" in body
     admin_body = login(steering["admin"]).get(detail).content.decode()
     assert "<dt>Total</dt><dd>2</dd>" in admin_body
+
+
+def test_the_agreements_and_the_observatory_download_as_displayed(steering, login):
+    import csv
+    import datetime
+    import io
+
+    from openpyxl import load_workbook
+
+    from lien.core.models import AuditEvent
+
+    for _ in range(3):
+        hire(steering["service"], datetime.date(2024, 5, 1))
+    client = login(steering["steering"])
+    listing = client.get(reverse("steering:framework_list"), {"export": "csv"})
+    text = b"".join(listing.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert rows[0][:3] == ["Identifiant", "Convention", "Territoire"]
+    assert rows[1][1] == "Plan régional"
+    detail = reverse("steering:framework_detail", kwargs={"pk": steering["agreement"].pk})
+    body = client.get(detail, {"export": "csv"}).content.decode("utf-8-sig")
+    assert "Emplois par type de contrat" in body
+    assert "Total;< 5" in body and ";3" not in body  # three jobs: suppressed in the file too
+    workbook = load_workbook(io.BytesIO(client.get(detail, {"export": "xlsx"}).content))
+    assert len(workbook.sheetnames) == 6  # target, 4 breakdowns, the quarters
+    assert AuditEvent.objects.filter(action="export", note__startswith="observatoire").exists()
+    # Someone else's agreement cannot be downloaded either.
+    other = login(steering["steering_62"]).get(detail, {"export": "csv"})
+    assert other.status_code == 404

@@ -1,0 +1,47 @@
+"""The downloads of the steering pages: the agreements list and the job observatory."""
+
+from lien.core.tabular import Column, Table
+
+AGREEMENT_COLUMNS = [
+    Column("Identifiant", lambda a: str(a.pk), 38),
+    Column("Convention", lambda a: a.title, 40),
+    Column("Territoire", lambda a: a.territory.name, 24),
+    Column("Code du territoire", lambda a: a.territory.code),
+    Column("Début", lambda a: a.starts_on),
+    Column("Fin", lambda a: a.ends_on),
+    Column("Objectif d'emplois", lambda a: a.job_target),
+]
+
+
+def observatory_tables(observatory) -> list[Table]:
+    """Every table of the observatory, as displayed (small counts already suppressed)."""
+    o = observatory
+    tables = [
+        Table(
+            "Objectif d'emplois",
+            ["Chiffre", "Valeur"],
+            [
+                ["Emplois créés", o.created],
+                ["Emplois consolidés", o.consolidated],
+                ["Total", o.total],
+                ["Objectif", o.target],
+                ["Atteinte de l'objectif", o.progress],
+                ["ETP correspondants", o.fte],
+            ],
+            (30, 14),
+        )
+    ]
+    for b in o.breakdowns:
+        rows = [[label, shown] for label, shown, _ in b.rows]
+        if b.total is not None:
+            rows.append(["Total", b.total])
+        tables.append(Table(b.title, [b.key_label, "Emplois"], rows, (36, 12)))
+    tables.append(
+        Table(
+            "Médiateur·rices et ETP en poste en fin de trimestre",
+            ["Date", "Médiateur·rices", "ETP", "Emplois créés et consolidés depuis le début"],
+            [list(row) for row in o.timeline],
+            (12, 16, 10, 24),
+        )
+    )
+    return tables
