@@ -273,6 +273,8 @@ LIEN_RETENTION = {
     "report_photos_days": int(env("LIEN_RETENTION_REPORT_PHOTOS_DAYS", "365")),
     # exports: full structure archives (nominative data), deleted after a week.
     "structure_exports_days": int(env("LIEN_RETENTION_STRUCTURE_EXPORTS_DAYS", "7")),
+    # imports: the uploaded files and their rejects (they may hold names typed in notes).
+    "import_files_days": int(env("LIEN_RETENTION_IMPORT_FILES_DAYS", "30")),
 }
 
 

@@ -45,6 +45,7 @@ EXPECTED = {
     "report_photos": 1,
     "notifications_read": 1,
     "job_results": 2,  # one succeeded, one failed
+    "import_files": 1,  # an import uploaded 32 days ago (files kept 30)
     "structure_exports": 1,  # exports
 }
 ACTING = {code for code, count in EXPECTED.items() if count}
@@ -203,6 +204,16 @@ def records(world, settings, tmp_path):
     r.recent_job = _job(TaskResultStatus.SUCCEEDED, now - 5 * DAY)
     r.waiting_job = _job(TaskResultStatus.READY, None)
 
+    # imports: the files of an import uploaded 32 days ago (kept 30), and of yesterday's.
+    from lien.exchange.models import ImportJob
+    from tests.test_permission_matrix import make_import_job
+
+    coordinator = make_membership(Role.COORDINATOR, structure=world.service.structure)
+    for name, age in (("old_import", 32 * DAY), ("recent_import", DAY)):
+        job = make_import_job(coordinator)
+        ImportJob.objects.filter(pk=job.pk).update(created_at=now - age)
+        setattr(r, name, job.pk)
+
     # exports: a full structure export asked 9 days ago (kept 7), and one of yesterday.
     settings.LIEN_EXPORT_ROOT = tmp_path / "exports"
     structure_id = world.service.structure_id
@@ -231,6 +242,12 @@ def kept(r) -> dict[str, tuple[bool, bool]]:
 
     def photo_kept(pk, name):
         return TechnicalReport.objects.get(pk=pk).photo.name == name
+
+    def import_kept(pk):
+        from lien.exchange.models import ImportJob
+
+        job = ImportJob.objects.get(pk=pk)  # the row stays, as the journal's witness
+        return bool(job.file and job.report) and job.file.storage.exists(job.file.name)
 
     def jobs_kept(pks):
         return DBTaskResult.objects.filter(pk__in=pks).count() == len(pks)
@@ -262,6 +279,7 @@ def kept(r) -> dict[str, tuple[bool, bool]]:
             Notification.objects.filter(pk=r.recent_read).exists(),
         ),
         "job_results": (jobs_kept(r.old_jobs), jobs_kept([r.recent_job])),
+        "import_files": (import_kept(r.old_import), import_kept(r.recent_import)),
         "structure_exports": (r.old_export.exists(), r.recent_export.exists()),
     }
 

@@ -9,6 +9,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -392,6 +393,31 @@ def test_contracts_import_creates_the_people_and_checks_the_adulte_relais_rules(
     assert "poste inconnu" in text and "type de contrat inconnu" in text
     assert "existe déjà" in text
     assert (Contract.objects.count(), Mediator.objects.count()) == before
+
+
+def test_an_import_left_unfinished_past_its_retention_must_be_uploaded_again(place):
+    from lien.exchange import retention
+
+    job = services.import_job_create(
+        actor=place["coordinator"], kind=ImportKind.INTERVENTIONS,
+        upload=upload("historique.csv", csv_bytes([HEADER, *ROWS])),
+    )  # fmt: skip
+    services.import_job_map(actor=place["coordinator"], job=job, mapping=job.mapping)
+    job.refresh_from_db()
+    assert job.state == ImportState.VALIDATED
+    name = job.file.name
+    ImportJob.objects.filter(pk=job.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=31)
+    )
+    assert retention._delete_old_imports(timezone.localdate()) == 1
+    job.refresh_from_db()
+    assert (job.state, job.file.name, job.rejects_preview) == (ImportState.FAILED, "", [])
+    assert "déposez-le à nouveau" in job.error
+    assert not job.file.storage.exists(name)
+    before = counts()
+    with pytest.raises(ValidationError):
+        services.import_job_commit(actor=place["coordinator"], job=job)
+    assert counts() == before
 
 
 def test_structures_import_is_for_administrators(place):
