@@ -37,6 +37,13 @@ from django.utils import timezone
 
 from lien.core import tabular
 from lien.core.models import Role
+from lien.evaluation.models import (
+    AvoidedCostEstimate,
+    Evaluation,
+    SelfAssessment,
+    Survey,
+    SurveyResponse,
+)
 from lien.followup.models import (
     Agreement,
     CollectiveAction,
@@ -132,7 +139,15 @@ RECORD_TYPES = [
     R("formations.csv", "Formations", Training, "mediator__structure"),
     R("analyses-de-pratiques.csv", "Analyses de pratiques", PracticeReview),
     R("partenaires.csv", "Organisations partenaires et financeurs", Organisation, _partners),
-]
+    R("evaluations.csv", "Évaluations de l'utilité sociale", Evaluation, "service__structure"),
+    R("auto-evaluations.csv", "Auto-évaluations par registre CITER", SelfAssessment,
+      "evaluation__service__structure"),
+    R("couts-evites.csv", "Estimations de coûts évités, avec leurs hypothèses",
+      AvoidedCostEstimate, "evaluation__service__structure"),
+    R("enquetes.csv", "Enquêtes de satisfaction", Survey, "service__structure"),
+    R("enquetes-reponses.csv", "Réponses anonymes aux enquêtes", SurveyResponse,
+      "survey__service__structure"),
+]  # fmt: skip
 
 
 # --- columns -------------------------------------------------------------------------------

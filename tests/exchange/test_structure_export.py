@@ -83,6 +83,10 @@ def test_coordinator_exports_every_record_type_of_their_structure_only(world, cl
     assert row["last_name"] == world["objects_a"]["mediator"].last_name
     assert "link_nonce" not in _rows(archive, "mises-en-relation.csv")[0]
     assert _rows(archive, "partenaires.csv")  # the referral's partner, the funder
+    # The social-utility evaluation leaves with the structure too, and only A's.
+    [row] = _rows(archive, "evaluations.csv")
+    assert row["id"] == str(world["objects_a"]["evaluation"].pk)
+    assert str(world["objects_b"]["evaluation"].pk) not in everything
     manifest = json.loads(archive.read("manifest.json"))
     described = {item["fichier"]: item for item in manifest["fichiers"]}
     assert described["suivis.csv"]["nominatif"] is True
