@@ -30,3 +30,32 @@ class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
                         params={"value": item},
                     )
         return super()._check_values(value)
+
+
+def apply_service(form, call):
+    """Run a service call for a valid form; the model's errors go back onto the form (on
+    their field when the form has it, else on the whole form). None when refused."""
+    try:
+        return call()
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            for name, messages in exc.message_dict.items():
+                target = name if name in form.fields else None
+                for message in messages:
+                    form.add_error(target, message)
+        else:
+            for message in exc.messages:
+                form.add_error(None, message)
+        return None
+
+
+def form_page(request, form, *, title, cancel_url, intro=""):
+    """The shared page of one form (templates/form_page.html): errors summary, fields,
+    save and cancel."""
+    from django.shortcuts import render
+
+    return render(
+        request,
+        "form_page.html",
+        {"form": form, "title": title, "intro": intro, "cancel_url": cancel_url},
+    )

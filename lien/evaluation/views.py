@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from lien.core.forms import apply_service, form_page
 from lien.core.models import Role
 from lien.core.permissions import can_manage_structure, role_required
 from lien.evaluation import forms, queries, services
@@ -31,22 +32,6 @@ STRUCTURE = (Role.MEDIATOR, Role.COORDINATOR)
 #: What `secrets.token_urlsafe` gives; anything else names no survey (and never reaches SQL).
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 MANAGE_REFUSED = "Seule la coordination de la structure peut modifier son évaluation."
-
-
-def _apply(form, call):
-    """Run a service call for a valid form; model errors go back onto the form."""
-    try:
-        return call()
-    except ValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            for name, messages in exc.message_dict.items():
-                target = name if name in form.fields else None
-                for message in messages:
-                    form.add_error(target, message)
-        else:
-            for message in exc.messages:
-                form.add_error(None, message)
-        return None
 
 
 def _own_structure(request) -> Structure:
@@ -63,14 +48,6 @@ def _managed_evaluation(request, pk) -> Evaluation:
     if not can_manage_structure(request.membership, evaluation.service.structure):
         raise PermissionDenied(_(MANAGE_REFUSED))
     return evaluation
-
-
-def _form_page(request, form, *, title, cancel_url, intro=""):
-    return render(
-        request,
-        "evaluation/form.html",
-        {"form": form, "title": title, "intro": intro, "cancel_url": cancel_url},
-    )
 
 
 # --- evaluations ---------------------------------------------------------------------------
@@ -104,7 +81,7 @@ def evaluation_create(request):
     form = forms.EvaluationCreateForm(request.POST or None, structure=structure)
     if request.method == "POST" and form.is_valid():
         data = {k: form.cleaned_data[k] for k in ("starts_on", "ends_on")}
-        evaluation = _apply(
+        evaluation = apply_service(
             form,
             lambda: services.evaluation_create(
                 actor=request.membership, service=form.cleaned_data["service"], data=data
@@ -112,7 +89,7 @@ def evaluation_create(request):
         )
         if evaluation:
             return redirect("evaluation:evaluation_detail", pk=evaluation.pk)
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Nouvelle évaluation de l'utilité sociale"),
@@ -160,14 +137,14 @@ def evaluation_edit(request, pk):
     form = forms.EvaluationEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = {k: form.cleaned_data[k] for k in ("starts_on", "ends_on", "state")}
-        if _apply(
+        if apply_service(
             form,
             lambda: services.evaluation_update(
                 actor=request.membership, evaluation=evaluation, data=data
             ),
         ):
             return redirect("evaluation:evaluation_detail", pk=evaluation.pk)
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Modifier l'évaluation « %(name)s »") % {"name": evaluation},
@@ -185,7 +162,7 @@ def evaluation_assess(request, pk):
         initial[f"evidence_{row.register.code}"] = row.evidence
     form = forms.AssessmentForm(request.POST or None, initial=initial, registers=registers)
     if request.method == "POST" and form.is_valid():
-        done = _apply(
+        done = apply_service(
             form,
             lambda: (
                 services.evaluation_assess(
@@ -196,7 +173,7 @@ def evaluation_assess(request, pk):
         )
         if done:
             return redirect("evaluation:evaluation_detail", pk=evaluation.pk)
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Auto-évaluation par registre CITER"),
@@ -217,14 +194,14 @@ def avoided_cost_create(request, evaluation_pk):
     form = forms.AvoidedCostForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        if _apply(
+        if apply_service(
             form,
             lambda: services.avoided_cost_create(
                 actor=request.membership, evaluation=evaluation, data=data
             ),
         ):
             return redirect("evaluation:evaluation_detail", pk=evaluation.pk)
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Nouvelle estimation de coûts évités"),
@@ -265,7 +242,7 @@ def survey_create(request):
     form = forms.SurveyForm(request.POST or None, structure=structure)
     if request.method == "POST" and form.is_valid():
         data = {k: form.cleaned_data[k] for k in ("audience", "title", "opens_on", "closes_on")}
-        survey = _apply(
+        survey = apply_service(
             form,
             lambda: services.survey_create(
                 actor=request.membership, service=form.cleaned_data["service"], data=data
@@ -273,7 +250,7 @@ def survey_create(request):
         )
         if survey:
             return redirect("evaluation:survey_detail", pk=survey.pk)
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Nouvelle enquête de satisfaction"),
@@ -335,7 +312,9 @@ def survey_answer(request, survey_token):
     if (
         request.method == "POST"
         and form.is_valid()
-        and _apply(form, lambda: services.survey_answer(survey=survey, answers=form.answers()))
+        and apply_service(
+            form, lambda: services.survey_answer(survey=survey, answers=form.answers())
+        )
     ):
         return redirect(request.path + "?merci=1")
     return render(request, "evaluation/survey_answer.html", {"survey": survey, "form": form})

@@ -6,7 +6,7 @@ in the services).
 """
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Max, Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from lien.core.forms import apply_service, form_page
 from lien.core.models import Role
 from lien.core.permissions import can_manage_structure, role_required
 from lien.core.tabular import export_format, export_list, querystring_for_export
@@ -36,22 +37,6 @@ STRUCTURE = (Role.MEDIATOR, Role.COORDINATOR)
 MANAGE_REFUSED = "Seule la coordination de la structure employeuse peut modifier ses emplois."
 
 
-def _apply(form, call):
-    """Run a service call for a valid form; model errors go back onto the form."""
-    try:
-        return call()
-    except ValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            for name, messages in exc.message_dict.items():
-                target = name if name in form.fields else None
-                for message in messages:
-                    form.add_error(target, message)
-        else:
-            for message in exc.messages:
-                form.add_error(None, message)
-        return None
-
-
 def _require_manage(request, structure) -> None:
     if not can_manage_structure(request.membership, structure):
         raise PermissionDenied(_(MANAGE_REFUSED))
@@ -63,14 +48,6 @@ def _own_structure(request) -> Structure:
     if membership.role != Role.COORDINATOR:
         raise PermissionDenied(_(MANAGE_REFUSED))
     return membership.structure
-
-
-def _form_page(request, form, *, title, cancel_url, intro=""):
-    return render(
-        request,
-        "jobs/form.html",
-        {"form": form, "title": title, "intro": intro, "cancel_url": cancel_url},
-    )
 
 
 # --- posts ---------------------------------------------------------------------------------
@@ -184,13 +161,13 @@ def post_create(request):
     )
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in form.Meta.fields}
-        post = _apply(
+        post = apply_service(
             form,
             lambda: services.post_create(actor=request.membership, structure=structure, data=data),
         )
         if post:
             return redirect("jobs:post_detail", pk=post.pk)
-    return _form_page(request, form, title=_("Nouveau poste"), cancel_url=reverse("jobs:post_list"))
+    return form_page(request, form, title=_("Nouveau poste"), cancel_url=reverse("jobs:post_list"))
 
 
 @role_required(Role.COORDINATOR, Role.ADMIN)
@@ -204,11 +181,11 @@ def post_edit(request, pk):
     )
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in form.Meta.fields}
-        if _apply(
+        if apply_service(
             form, lambda: services.post_update(actor=request.membership, post=post, data=data)
         ):
             return redirect("jobs:post_detail", pk=post.pk)
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Modifier le poste « %(title)s »") % {"title": post.title},
@@ -228,7 +205,7 @@ def post_shares(request, pk):
         initial[f"share_{row}"] = share.share
     form = forms.PostSharesForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        done = _apply(
+        done = apply_service(
             form,
             lambda: (
                 services.post_shares_set(actor=request.membership, post=post, shares=form.shares)
@@ -237,7 +214,7 @@ def post_shares(request, pk):
         )
         if done:
             return redirect("jobs:post_detail", pk=post.pk)
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Répartition du poste mutualisé « %(title)s »") % {"title": post.title},
@@ -298,14 +275,14 @@ def mediator_create(request):
     )
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in form.Meta.fields}
-        if _apply(
+        if apply_service(
             form,
             lambda: services.mediator_create(
                 actor=request.membership, structure=structure, data=data
             ),
         ):
             return redirect("jobs:mediator_list")
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Nouvelle personne employée"),
@@ -327,14 +304,14 @@ def mediator_edit(request, pk):
     )
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in form.Meta.fields}
-        if _apply(
+        if apply_service(
             form,
             lambda: services.mediator_update(
                 actor=request.membership, mediator=mediator, data=data
             ),
         ):
             return redirect("jobs:mediator_list")
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Modifier %(name)s") % {"name": mediator.full_name},
@@ -359,12 +336,12 @@ def contract_create(request, post_pk):
     )
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in form.Meta.fields}
-        if _apply(
+        if apply_service(
             form,
             lambda: services.contract_create(actor=request.membership, post=post, data=data),
         ):
             return redirect("jobs:post_detail", pk=post.pk)
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Nouveau contrat sur le poste « %(title)s »") % {"title": post.title},
@@ -386,14 +363,14 @@ def contract_edit(request, pk):
     )
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in form.Meta.fields}
-        if _apply(
+        if apply_service(
             form,
             lambda: services.contract_update(
                 actor=request.membership, contract=contract, data=data
             ),
         ):
             return redirect("jobs:post_detail", pk=post.pk)
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Modifier le contrat sur le poste « %(title)s »") % {"title": post.title},
@@ -417,7 +394,7 @@ def funding_create(request):
         )
     form = forms.FundingForm(request.POST or None, structure=structure, initial=initial)
     if request.method == "POST" and form.is_valid():
-        funding = _apply(
+        funding = apply_service(
             form,
             lambda: services.funding_create(
                 actor=request.membership, holder=structure, data=form.funding_data()
@@ -425,7 +402,7 @@ def funding_create(request):
         )
         if funding:
             return redirect(_after_funding(funding))
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Nouvelle ligne de financement"),
@@ -443,7 +420,7 @@ def funding_edit(request, pk):
         request.POST or None, structure=funding.holder, instance=Funding.objects.get(pk=pk)
     )
     if request.method == "POST" and form.is_valid():
-        done = _apply(
+        done = apply_service(
             form,
             lambda: services.funding_update(
                 actor=request.membership, funding=funding, data=form.funding_data()
@@ -451,7 +428,7 @@ def funding_edit(request, pk):
         )
         if done:
             return redirect(_after_funding(funding))
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Modifier la ligne de financement"),
@@ -518,7 +495,7 @@ def training_create(request):
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in form.Meta.fields}
         mediator = data.pop("mediator")
-        done = _apply(
+        done = apply_service(
             form,
             lambda: services.training_create(
                 actor=request.membership, mediator=mediator, data=data
@@ -526,7 +503,7 @@ def training_create(request):
         )
         if done:
             return redirect("jobs:training_list")
-    return _form_page(
+    return form_page(
         request, form, title=_("Nouvelle formation"), cancel_url=reverse("jobs:training_list")
     )
 
@@ -544,7 +521,7 @@ def training_edit(request, pk):
     )
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in form.Meta.fields}
-        done = _apply(
+        done = apply_service(
             form,
             lambda: services.training_update(
                 actor=request.membership, training=training, data=data
@@ -552,7 +529,7 @@ def training_edit(request, pk):
         )
         if done:
             return redirect("jobs:training_list")
-    return _form_page(
+    return form_page(
         request, form, title=_("Modifier la formation"), cancel_url=reverse("jobs:training_list")
     )
 
@@ -567,7 +544,7 @@ def practice_review_create(request):
         data = {
             name: form.cleaned_data[name] for name in ("held_on", "facilitator", "duration_minutes")
         }
-        done = _apply(
+        done = apply_service(
             form,
             lambda: services.practice_review_create(
                 actor=request.membership,
@@ -578,7 +555,7 @@ def practice_review_create(request):
         )
         if done:
             return redirect("jobs:training_list")
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Nouvelle séance d'analyse de pratiques"),
@@ -601,7 +578,7 @@ def practice_review_edit(request, pk):
         data = {
             name: form.cleaned_data[name] for name in ("held_on", "facilitator", "duration_minutes")
         }
-        done = _apply(
+        done = apply_service(
             form,
             lambda: services.practice_review_update(
                 actor=request.membership,
@@ -612,7 +589,7 @@ def practice_review_edit(request, pk):
         )
         if done:
             return redirect("jobs:training_list")
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Modifier la séance d'analyse de pratiques"),

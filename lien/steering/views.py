@@ -6,7 +6,7 @@ territory is a 404. Reports: steering asks for biannual reports, a structure's c
 for the activity reports of its services.
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from lien.core import suppression
+from lien.core.forms import apply_service, form_page
 from lien.core.models import Role
 from lien.core.permissions import role_required
 from lien.core.tabular import (
@@ -38,29 +39,6 @@ from lien.steering.queries import observatory
 
 STEERING = (Role.STEERING, Role.ADMIN)
 REPORTERS = (Role.STEERING, Role.ADMIN, Role.COORDINATOR)
-
-
-def _apply(form, call):
-    """Run a service call for a valid form; model errors go back onto the form."""
-    try:
-        return call()
-    except ValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            for name, messages in exc.message_dict.items():
-                for message in messages:
-                    form.add_error(name if name in form.fields else None, message)
-        else:
-            for message in exc.messages:
-                form.add_error(None, message)
-        return None
-
-
-def _form_page(request, form, *, title, cancel_url, intro=""):
-    return render(
-        request,
-        "steering/form.html",
-        {"form": form, "title": title, "intro": intro, "cancel_url": cancel_url},
-    )
 
 
 def _require_steer(request, territory) -> None:
@@ -113,12 +91,12 @@ def agreement_create(request):
     form = forms.AgreementForm(request.POST or None, membership=request.membership)
     if request.method == "POST" and form.is_valid():
         data = {**form.cleaned_data}
-        agreement = _apply(
+        agreement = apply_service(
             form, lambda: services.agreement_create(actor=request.membership, data=data)
         )
         if agreement:
             return redirect("steering:framework_detail", pk=agreement.pk)
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Nouvelle convention-cadre"),
@@ -137,14 +115,14 @@ def agreement_edit(request, pk):
     if request.method == "POST" and form.is_valid():
         data = {**form.cleaned_data}
         agreement = FrameworkAgreement.objects.get(pk=agreement.pk)  # unchanged copy
-        if _apply(
+        if apply_service(
             form,
             lambda: services.agreement_update(
                 actor=request.membership, agreement=agreement, data=data
             ),
         ):
             return redirect("steering:framework_detail", pk=agreement.pk)
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Modifier la convention-cadre"),
@@ -188,7 +166,7 @@ def target_set(request, framework_pk):
     agreement = _agreement(request, framework_pk)
     _require_steer(request, agreement.territory)
     form = forms.TargetForm(request.POST)
-    if form.is_valid() and _apply(
+    if form.is_valid() and apply_service(
         form,
         lambda: services.agreement_target_set(
             actor=request.membership, agreement=agreement, **form.cleaned_data
@@ -197,7 +175,7 @@ def target_set(request, framework_pk):
         return redirect(
             reverse("steering:framework_detail", kwargs={"pk": framework_pk}) + "#cibles"
         )
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Cible d'indicateur"),
@@ -234,7 +212,7 @@ def experiment_create(request, framework_pk):
     )
     if request.method == "POST" and form.is_valid():
         data = {**form.cleaned_data}
-        if _apply(
+        if apply_service(
             form,
             lambda: services.experiment_create(
                 actor=request.membership, agreement=agreement, data=data
@@ -244,7 +222,7 @@ def experiment_create(request, framework_pk):
                 reverse("steering:framework_detail", kwargs={"pk": framework_pk})
                 + "#experimentations"
             )
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Nouvelle expérimentation"),
@@ -270,14 +248,14 @@ def experiment_edit(request, pk):
     if request.method == "POST" and form.is_valid():
         data = {**form.cleaned_data}
         experiment = Experiment.objects.get(pk=experiment.pk)
-        if _apply(
+        if apply_service(
             form,
             lambda: services.experiment_update(
                 actor=request.membership, experiment=experiment, data=data
             ),
         ):
             return redirect(back + "#experimentations")
-    return _form_page(request, form, title=_("Modifier l'expérimentation"), cancel_url=back)
+    return form_page(request, form, title=_("Modifier l'expérimentation"), cancel_url=back)
 
 
 # --- meetings and decisions ------------------------------------------------------------------
@@ -300,7 +278,7 @@ def meeting_create(request, framework_pk):
     form = forms.MeetingForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = {**form.cleaned_data}
-        meeting = _apply(
+        meeting = apply_service(
             form,
             lambda: services.meeting_create(
                 actor=request.membership, agreement=agreement, data=data
@@ -308,7 +286,7 @@ def meeting_create(request, framework_pk):
         )
         if meeting:
             return redirect("steering:meeting_detail", pk=meeting.pk)
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Nouvelle réunion"),
@@ -344,12 +322,12 @@ def meeting_edit(request, pk):
     if request.method == "POST" and form.is_valid():
         data = {**form.cleaned_data}
         meeting = SteeringMeeting.objects.get(pk=meeting.pk)
-        if _apply(
+        if apply_service(
             form,
             lambda: services.meeting_update(actor=request.membership, meeting=meeting, data=data),
         ):
             return redirect(back)
-    return _form_page(request, form, title=_("Modifier la réunion"), cancel_url=back)
+    return form_page(request, form, title=_("Modifier la réunion"), cancel_url=back)
 
 
 @require_http_methods(["GET", "POST"])
@@ -361,12 +339,12 @@ def decision_create(request, meeting_pk):
     back = reverse("steering:meeting_detail", kwargs={"pk": meeting_pk})
     if request.method == "POST" and form.is_valid():
         data = {**form.cleaned_data}
-        if _apply(
+        if apply_service(
             form,
             lambda: services.decision_create(actor=request.membership, meeting=meeting, data=data),
         ):
             return redirect(back + "#decisions")
-    return _form_page(request, form, title=_("Nouvelle décision"), cancel_url=back)
+    return form_page(request, form, title=_("Nouvelle décision"), cancel_url=back)
 
 
 @require_http_methods(["GET", "POST"])
@@ -384,14 +362,14 @@ def decision_edit(request, pk):
     if request.method == "POST" and form.is_valid():
         data = {**form.cleaned_data}
         decision = Decision.objects.get(pk=decision.pk)
-        if _apply(
+        if apply_service(
             form,
             lambda: services.decision_update(
                 actor=request.membership, decision=decision, data=data
             ),
         ):
             return redirect(back + "#decisions")
-    return _form_page(request, form, title=_("Suivi de la décision"), cancel_url=back)
+    return form_page(request, form, title=_("Suivi de la décision"), cancel_url=back)
 
 
 # --- reports ---------------------------------------------------------------------
@@ -410,7 +388,7 @@ def report_list(request):
     form = _report_form(request, request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        report = _apply(
+        report = apply_service(
             form,
             lambda: services.report_request(
                 actor=request.membership,
