@@ -27,8 +27,7 @@ from lien.evaluation.models import (
     SurveyResponse,
 )
 from lien.indicators import engine
-from lien.indicators.dashboards import _indicator_text as indicator_text
-from lien.indicators.dashboards import fr_number
+from lien.indicators.dashboards import fr_number, indicator_text
 from lien.indicators.models import IndicatorDefinition
 from lien.referentiel.models import UtilityRegister
 

@@ -294,12 +294,13 @@ def _protected_counts(values: list[int], protected: bool, show_total: bool = Tru
             fr_number(total) if show_total else None,
         )
     series = suppression.protect_series(values, show_total=show_total)
-    shown = [_cell_text(c) for c in series.cells]
+    shown = [cell_text(c) for c in series.cells]
     drawable = [None if c.suppressed or c.reason else float(c.value) for c in series.cells]
-    return shown, drawable, _cell_text(series.total) if series.total else None
+    return shown, drawable, cell_text(series.total) if series.total else None
 
 
-def _cell_text(cell) -> str:
+def cell_text(cell) -> str:
+    """A protected cell as shown: its mark when hidden, the French number otherwise."""
     text = cell.display()
     return text if cell.suppressed or cell.reason else fr_number(cell.value)
 
@@ -736,11 +737,11 @@ def _indicators(board: Board, previous: Perimeter | None) -> None:
     for family, family_label in IndicatorFamily.choices:
         rows = []
         for d in (d for d in definitions if d.family == family):
-            value = _indicator_text(d, current[d.code], p)
+            value = indicator_text(d, current[d.code], p)
             row = Row(d.code, d.label, value, None)
             extra = [value]
             if previous is not None:
-                row.previous = _indicator_text(d, before[d.code], previous)
+                row.previous = indicator_text(d, before[d.code], previous)
                 extra.append(row.previous)
             extra += [
                 d.unit,
@@ -760,7 +761,9 @@ def _indicators(board: Board, previous: Perimeter | None) -> None:
     )
 
 
-def _indicator_text(definition, value, perimeter: Perimeter) -> str:
+def indicator_text(definition, value, perimeter: Perimeter) -> str:
+    """An indicator's value as shown for the perimeter: protected rates and counts, "—"
+    when there is nothing to measure."""
     if value.numerator is None:
         return "—"
     if value.value is None:

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from lien.core import suppression
-from lien.indicators.dashboards import fr_number
+from lien.indicators.dashboards import cell_text, fr_number
 from lien.indicators.engine import add_months, children_of
 from lien.jobs.queries import JobEvent, JobScope, headcount, job_events
 from lien.referentiel.models import Domain
@@ -60,18 +60,14 @@ def _shown_counts(counts: dict[str, int], protected: bool, *, show_total=True):
     series = suppression.protect_mapping({k: counts[k] for k in labels}, show_total=show_total)
     rows = []
     for label, cell in zip(labels, series.cells, strict=True):
-        rows.append((label, _text(cell), None if cell.suppressed else float(counts[label])))
-    return rows, _text(series.total) if series.total else None
-
-
-def _text(cell: suppression.Cell) -> str:
-    return cell.display() if cell.suppressed else fr_number(cell.value)
+        rows.append((label, cell_text(cell), None if cell.suppressed else float(counts[label])))
+    return rows, cell_text(series.total) if series.total else None
 
 
 def _count(value: int, protected: bool) -> str:
     """One count on its own: "< 5" when small and protected."""
     if protected:
-        return _text(suppression.protect_series([value], show_total=False).cells[0])
+        return cell_text(suppression.protect_series([value], show_total=False).cells[0])
     return fr_number(value)
 
 

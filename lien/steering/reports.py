@@ -20,11 +20,11 @@ from django.utils import timezone
 from lien.core import suppression
 from lien.evaluation.queries import utility_summary
 from lien.indicators import dashboards, engine
-from lien.indicators.dashboards import Period, fr_number
+from lien.indicators.dashboards import Period, cell_text, fr_number
 from lien.jobs.models import Funding
 from lien.jobs.queries import JobScope, funding_by_program
 from lien.steering.models import Decision, Report, ReportKind, ReportState, SteeringMeeting
-from lien.structures.models import AfnorStatus, Structure
+from lien.structures.models import AfnorStatus, Service, Structure
 
 logger = logging.getLogger(__name__)
 
@@ -138,8 +138,8 @@ def _jobs_section(perimeter, indicators, scope: JobScope, report: Report) -> Sec
         labels = sorted(counts)
         if perimeter.protected:
             cells = suppression.protect_mapping({k: counts[k] for k in labels})
-            rows = [[k, _text(c)] for k, c in zip(labels, cells.cells, strict=True)]
-            rows.append(["Total", _text(cells.total)])
+            rows = [[k, cell_text(c)] for k, c in zip(labels, cells.cells, strict=True)]
+            rows.append(["Total", cell_text(cells.total)])
         else:
             rows = [[k, fr_number(counts[k])] for k in labels]
             rows.append(["Total", fr_number(sum(counts.values()))])
@@ -147,10 +147,6 @@ def _jobs_section(perimeter, indicators, scope: JobScope, report: Report) -> Sec
             Table("Certification AFNOR des structures", ["État", "Structures"], rows)
         )
     return section
-
-
-def _text(cell) -> str:
-    return cell.display() if cell.suppressed else fr_number(cell.value)
 
 
 def _finance_section(scope: JobScope, report: Report, *, funder=None) -> Section:
@@ -389,8 +385,6 @@ def biannual_content(report: Report, progress=lambda pct, step: None) -> Content
     results = dashboards.build("results", perimeter, compare=True, period=period)
     content.sections.append(_board_section("results", "Résultats", results))
     progress(70, "Utilité sociale")
-    from lien.structures.models import Service
-
     services = Service.objects.filter(
         territories__ancestor_links__ancestor=report.territory
     ).distinct()
