@@ -18,25 +18,17 @@ from django.utils import timezone
 
 from lien.core.models import Membership, Role
 from lien.demo.builder import demo_email
+from lien.demo.jobs import _months, _org
 from lien.indicators.models import IndicatorDefinition
 from lien.jobs import services as jobs
 from lien.jobs.models import Post
 from lien.referentiel.models import ContractType, FundingProgram, ProjectStage
 from lien.steering import services
 from lien.steering.models import FrameworkAgreement
-from lien.structures.models import Organisation, Structure
+from lien.structures.models import Structure
 from lien.territories.models import Level, Territory
 
 SEEDS_TITLE = "Convention-cadre régionale de la médiation sociale — Nord-Pas de Calais 2013–2015"
-
-
-def _months(day: datetime.date, months: int) -> datetime.date:
-    index = day.year * 12 + day.month - 1 + months
-    return datetime.date(index // 12, index % 12 + 1, 1)
-
-
-def _org(name_start: str) -> Organisation | None:
-    return Organisation.objects.filter(name__startswith=name_start).order_by("name").first()
 
 
 @transaction.atomic

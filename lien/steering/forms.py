@@ -28,7 +28,7 @@ class TerritoryCodeField(forms.CharField):
 
     default_error_messages = {
         "unknown": _("Code de territoire inconnu : %(code)s."),
-        "outside": _("Ce territoire est hors du périmètre de votre rattachement."),
+        "outside": _("Ce territoire est hors du périmètre autorisé (%(scope)s)."),
     }
 
     def __init__(self, *, scope=None, **kwargs):
@@ -53,7 +53,9 @@ class TerritoryCodeField(forms.CharField):
                 ancestor=self.scope, descendant=territory
             ).exists()
         ):
-            raise forms.ValidationError(self.error_messages["outside"], code="outside")
+            raise forms.ValidationError(
+                self.error_messages["outside"], code="outside", params={"scope": self.scope.name}
+            )
         return territory
 
     def run_validators(self, value):

@@ -20,22 +20,21 @@ from lien.core.models import Role
 from lien.core.validators import reject_markup
 
 
-def _in_steering_scope(qs, membership, territory_field: str):
-    """Rows whose territory lies inside the steering member's territory."""
-    return qs.filter(
-        **{f"{territory_field}__ancestor_links__ancestor": membership.territory_id}
-    ).distinct()
+class SteeringQuerySet(models.QuerySet):
+    """Steering members see the rows whose territory (reached by `territory_path`) lies
+    inside theirs; administrators see all; no one else sees any."""
 
+    territory_path = "territory"
 
-class AgreementQuerySet(models.QuerySet):
     def visible_to(self, membership):
-        """Steering members see the agreements of their territory; administrators all."""
         if membership is None:
             return self.none()
         if membership.role == Role.ADMIN:
             return self
         if membership.role == Role.STEERING:
-            return _in_steering_scope(self, membership, "territory")
+            return self.filter(
+                **{f"{self.territory_path}__ancestor_links__ancestor": membership.territory_id}
+            ).distinct()
         return self.none()
 
 
@@ -72,7 +71,7 @@ class FrameworkAgreement(models.Model):
     objectives = models.TextField(_("objectifs"), blank=True, validators=[reject_markup])
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
 
-    objects = AgreementQuerySet.as_manager()
+    objects = SteeringQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("convention-cadre")
@@ -143,17 +142,6 @@ class ExperimentStatus(models.TextChoices):
     STOPPED = "stopped", _("arrêtée")
 
 
-class ExperimentQuerySet(models.QuerySet):
-    def visible_to(self, membership):
-        if membership is None:
-            return self.none()
-        if membership.role == Role.ADMIN:
-            return self
-        if membership.role == Role.STEERING:
-            return _in_steering_scope(self, membership, "territory")
-        return self.none()
-
-
 class Experiment(models.Model):
     """A pooled-job model tried on a site (expérimentation)."""
 
@@ -202,7 +190,7 @@ class Experiment(models.Model):
     ends_on = models.DateField(_("fin"), null=True, blank=True)
     notes = models.TextField(_("enseignements"), blank=True, validators=[reject_markup])
 
-    objects = ExperimentQuerySet.as_manager()
+    objects = SteeringQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("expérimentation")
@@ -248,15 +236,8 @@ class MeetingKind(models.TextChoices):
     WORKING_GROUP = "working_group", _("groupe de travail")
 
 
-class MeetingQuerySet(models.QuerySet):
-    def visible_to(self, membership):
-        if membership is None:
-            return self.none()
-        if membership.role == Role.ADMIN:
-            return self
-        if membership.role == Role.STEERING:
-            return _in_steering_scope(self, membership, "agreement__territory")
-        return self.none()
+class MeetingQuerySet(SteeringQuerySet):
+    territory_path = "agreement__territory"
 
 
 class SteeringMeeting(models.Model):

@@ -51,13 +51,6 @@ def _require_steer(actor: Membership | None, territory) -> None:
         raise PermissionDenied(STEERING_REFUSED)
 
 
-def _save(obj, *, actor, m2m: dict | None = None) -> None:
-    obj.full_clean()
-    obj.save()
-    for name, values in (m2m or {}).items():
-        getattr(obj, name).set(values)
-
-
 def _assign(obj, data: dict[str, Any]) -> dict:
     """Set plain fields; return the many-to-many values to set after saving."""
     m2m = {}
@@ -73,7 +66,10 @@ def _assign(obj, data: dict[str, Any]) -> dict:
 def _write(obj, data, *, actor, created: bool):
     before = None if created else audit.snapshot(obj)
     m2m = _assign(obj, data)
-    _save(obj, actor=actor, m2m=m2m)
+    obj.full_clean()
+    obj.save()
+    for name, values in m2m.items():
+        getattr(obj, name).set(values)
     if created:
         audit.record_create(actor=actor, obj=obj)
     else:
