@@ -154,7 +154,7 @@ def _zone() -> ZoneInfo:
     return _zone_cache[name]
 
 
-def _lookup_key(text: str) -> str:
+def lookup_key(text: str) -> str:
     """Case, typographic apostrophes and repeated spaces do not matter in a code or label."""
     return " ".join(text.replace("\u2019", "'").casefold().split())
 
@@ -168,10 +168,10 @@ class Lookup:
         for keys, value in pairs:
             for key in keys:
                 if key:
-                    self.values.setdefault(_lookup_key(str(key)), value)
+                    self.values.setdefault(lookup_key(str(key)), value)
 
     def __call__(self, value: str):
-        found = self.values.get(value.casefold()) or self.values.get(_lookup_key(value))
+        found = self.values.get(value.casefold()) or self.values.get(lookup_key(value))
         if found is None:
             raise CellError(f"{self.what} inconnu·e")
         return found

@@ -478,20 +478,20 @@ class ContractImporter(Importer):
         self.posts = {p.pk: p for p in posts}
         titles: dict[str, list] = {}
         for post in posts:
-            titles.setdefault(f._lookup_key(post.title), []).append(post.pk)
+            titles.setdefault(f.lookup_key(post.title), []).append(post.pk)
         self.titles = titles
         self.types = {t.pk: t for t in ref.ContractType.objects.all()}
         self.type_lookup = f.reference_lookup(ref.ContractType, what="type de contrat")
         self.reasons = f.choices_lookup(EndReason, what="motif de fin")
         self.outcomes = f.choices_lookup(ExitOutcome, what="sortie")
         self.people = {
-            (f._lookup_key(first), f._lookup_key(last)): pk
+            (f.lookup_key(first), f.lookup_key(last)): pk
             for pk, first, last in Mediator.objects.filter(structure=self.structure).values_list(
                 "pk", "first_name", "last_name"
             )
         }
         self.known = {
-            (post, f._lookup_key(first), f._lookup_key(last), kind, starts)
+            (post, f.lookup_key(first), f.lookup_key(last), kind, starts)
             for post, first, last, kind, starts in Contract.objects.filter(
                 post__structure=self.structure
             ).values_list(
@@ -502,7 +502,7 @@ class ContractImporter(Importer):
         self.agreements: dict = {}  # post → adulte-relais periods of the file
 
     def _post(self, value: str):
-        found = self.titles.get(f._lookup_key(value), [])
+        found = self.titles.get(f.lookup_key(value), [])
         if not found:
             raise CellError("poste inconnu dans la structure (importez les postes d'abord)")
         if len(found) > 1:
@@ -531,8 +531,8 @@ class ContractImporter(Importer):
             end_reason=self.cell(values, "end_reason", self.reasons, ""),
             exit_outcome=self.cell(values, "exit_outcome", self.outcomes, ""),
         )
-        record.first_key = f._lookup_key(record.first_name)
-        record.last_key = f._lookup_key(record.last_name)
+        record.first_key = f.lookup_key(record.first_name)
+        record.last_key = f.lookup_key(record.last_name)
         if self._errors:
             return record
         self._check_rules(record, values)
