@@ -335,8 +335,10 @@ def export_list(
 
 
 def querystring_for_export(request) -> str:
-    """The page's query string without `page`, `export` and `tableau`, for the links."""
+    """The page's query string without `export`, `tableau` and the page numbers (`page`,
+    `page_<list>` on a page with several lists), for the download and pagination links."""
     params = request.GET.copy()
-    for key in ("export", "page", "tableau"):
-        params.pop(key, None)
+    for key in list(params):
+        if key in ("export", "tableau") or key == "page" or key.startswith("page_"):
+            params.pop(key)
     return params.urlencode()

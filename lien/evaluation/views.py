@@ -13,6 +13,8 @@ import re
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +24,8 @@ from django.views.decorators.http import require_POST, require_safe
 from lien.core.forms import apply_service, form_page
 from lien.core.models import Role
 from lien.core.permissions import can_manage_structure, role_required
-from lien.evaluation import forms, queries, services
+from lien.core.tabular import export_format, export_list, querystring_for_export
+from lien.evaluation import exports, forms, queries, services
 from lien.evaluation.models import AvoidedCostEstimate, Evaluation, Survey
 from lien.referentiel.models import UtilityRegister
 from lien.structures.models import Structure
@@ -60,17 +63,50 @@ def evaluation_list(request):
     evaluations = (
         Evaluation.objects.visible_to(membership)
         .select_related("service__structure")
-        .order_by("-starts_on", "service__name", "pk")[:200]
+        .order_by("-starts_on", "service__name", "pk")
     )
-    surveys = Survey.objects.visible_to(membership).select_related("service")[:200]
+    with_surveys = membership.role in (*STRUCTURE, Role.ADMIN)
+    surveys = (
+        Survey.objects.visible_to(membership)
+        .select_related("service")
+        .annotate(answer_count=Count("responses"))
+        .order_by("-opens_on", "title", "pk")
+    )
+    if not with_surveys:  # funders and steering see evaluations, never the surveys' list
+        surveys = surveys.none()
+    if fmt := export_format(request):
+        if request.GET.get("tableau") == "enquetes":
+            return export_list(
+                request,
+                queryset=surveys,
+                columns=exports.SURVEY_COLUMNS,
+                name="enquetes-satisfaction",
+                what="enquêtes de satisfaction",
+                fmt=fmt,
+                sheet="Enquêtes",
+            )
+        return export_list(
+            request,
+            queryset=evaluations,
+            columns=exports.EVALUATION_COLUMNS,
+            name="evaluations-utilite-sociale",
+            what="évaluations de l'utilité sociale",
+            fmt=fmt,
+            sheet="Évaluations",
+        )
     return render(
         request,
         "evaluation/evaluation_list.html",
         {
-            "evaluations": evaluations,
-            "surveys": surveys if membership.role in (*STRUCTURE, Role.ADMIN) else None,
+            "page": Paginator(evaluations, 50).get_page(request.GET.get("page")),
+            "surveys_page": (
+                Paginator(surveys, 50).get_page(request.GET.get("page_enquetes"))
+                if with_surveys
+                else None
+            ),
             "can_create": membership.role == Role.COORDINATOR,
             "today": timezone.localdate(),
+            "export_query": querystring_for_export(request),
         },
     )
 

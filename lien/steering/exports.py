@@ -1,6 +1,6 @@
 """The downloads of the steering pages: the agreements list and the job observatory."""
 
-from lien.core.tabular import Column, Table
+from lien.core.tabular import Column, Table, label
 
 AGREEMENT_COLUMNS = [
     Column("Identifiant", lambda a: str(a.pk), 38),
@@ -45,3 +45,22 @@ def observatory_tables(observatory) -> list[Table]:
         )
     )
     return tables
+
+
+def _report_perimeter(report) -> str:
+    if report.territory_id:
+        return report.territory.name
+    return f"{report.service.name} — {report.funder.name}"
+
+
+#: The reports prepared: what, on which perimeter, when and in which state (not their files).
+REPORT_COLUMNS = [
+    Column("Identifiant", lambda r: str(r.pk), 38),
+    Column("Nature", lambda r: label(r, "kind"), 20),
+    Column("Périmètre", _report_perimeter, 40),
+    Column("Premier mois", lambda r: r.start),
+    Column("Dernier mois", lambda r: r.end),
+    Column("Demandé le", lambda r: r.created_at),
+    Column("État", lambda r: label(r, "state")),
+    Column("Terminé le", lambda r: r.finished_at),
+]

@@ -7,6 +7,7 @@ for the activity reports of its services.
 """
 
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -406,13 +407,28 @@ def report_list(request):
     reports = (
         Report.objects.visible_to(request.membership)
         .select_related("territory", "service", "funder")
-        .order_by("-created_at")[:50]
+        .order_by("-created_at", "pk")
     )
     biannual = request.membership.role != Role.COORDINATOR
+    if request.method == "GET" and (fmt := export_format(request)):
+        return export_list(
+            request,
+            queryset=reports,
+            columns=exports.REPORT_COLUMNS,
+            name="bilans-semestriels" if biannual else "bilans-activite",
+            what="bilans préparés",
+            fmt=fmt,
+            sheet="Bilans",
+        )
     return render(
         request,
         "steering/report_list.html",
-        {"form": form, "reports": reports, "biannual": biannual},
+        {
+            "form": form,
+            "page": Paginator(reports, 50).get_page(request.GET.get("page")),
+            "biannual": biannual,
+            "export_query": querystring_for_export(request),
+        },
         status=400 if form.errors else 200,
     )
 

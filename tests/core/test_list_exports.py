@@ -43,6 +43,10 @@ LISTS = {
     ("jobs:training_list", "tableau=analyses"): STRUCTURE,
     ("structures:structure_list", ""): EVERYONE,
     ("structures:organisation_list", ""): EVERYONE,
+    ("evaluation:evaluation_list", ""): EVERYONE - {"partner"},
+    ("evaluation:evaluation_list", "tableau=enquetes"): EVERYONE - {"partner"},
+    ("steering:generated_report_list", ""): {"coordinator(A)", "steering(62)"},
+    ("imports:import_list", ""): {"coordinator(A)"},
 }
 #: What structure A's coordinator finds in each file: the control that the test can fail.
 OWN_ROWS = {
@@ -56,6 +60,9 @@ OWN_ROWS = {
     "jobs:mediator_list": "Secret-Dispositif Alpha",
     "jobs:training_list": "Gestion des conflits",
     "structures:structure_list": "Structure Alpha",
+    "evaluation:evaluation_list": "Dispositif Alpha",
+    "steering:generated_report_list": "Dispositif Alpha — Financeur Alpha",
+    "imports:import_list": "historique.csv",
 }
 
 
@@ -206,3 +213,28 @@ def test_an_export_reads_by_chunks_without_one_query_per_row(
     with django_assert_max_num_queries(len(few.captured_queries)):
         many_rows = _csv(client.get(url, {"export": "csv"}))
     assert len(many_rows) == len(few_rows) + 20 == 1 + 4 + 20
+
+
+def test_surveys_export_with_their_answer_count_and_lists_keep_paging(world, client):
+    from tests.evaluation.factories import make_responses, make_survey
+
+    service = world["objects_a"]["service"]
+    make_responses(world["objects_a"]["survey"], [4, 5, 3])
+    for n in range(51):
+        make_survey(service, title=f"Enquête n°{n:02}")
+    _login(client, world["actors"]["coordinator(A)"])
+    url = reverse("evaluation:evaluation_list")
+    rows = _csv(client.get(url, {"export": "csv", "tableau": "enquetes"}))
+    assert rows[0] == ["Identifiant", "Enquête", "Dispositif", "Public", "Ouverture", "Clôture",
+                       "Réponses"]  # fmt: skip
+    assert len(rows) == 1 + 52
+    answers = {r[1]: r[6] for r in rows[1:]}
+    assert answers["Enquête Dispositif Alpha"] == "3" and answers["Enquête n°00"] == "0"
+    # The page shows 50 surveys; its second page keeps the other parameters, once each.
+    page = client.get(url, {"page_enquetes": "2", "page": "1"})
+    assert len(page.context["surveys_page"].object_list) == 2
+    assert page.context["export_query"] == ""
+    assert 'href="?page_enquetes=1" rel="prev"' in page.content.decode()
+    # Funders see final evaluations only and never the surveys' list, in a file either.
+    _login(client, world["actors"]["funder(A)"])
+    assert len(_csv(client.get(url, {"export": "csv", "tableau": "enquetes"}))) == 1

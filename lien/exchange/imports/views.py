@@ -6,6 +6,7 @@ other role is refused (403). A job of another structure is a 404.
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -14,7 +15,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from lien.core.models import Role
 from lien.core.permissions import role_required
-from lien.exchange.imports import services
+from lien.core.tabular import export_format, export_list, querystring_for_export
+from lien.exchange.imports import exports, services
 from lien.exchange.imports.forms import ImportMappingForm, ImportUploadForm
 from lien.exchange.imports.kinds import IMPORTERS
 from lien.exchange.models import ImportJob, ImportState
@@ -56,12 +58,32 @@ def import_list(request):
             _errors_into(form, exc)
         else:
             return redirect("imports:import_detail", pk=job.pk)
-    jobs = ImportJob.objects.visible_to(request.membership).select_related("owner")[:50]
+    jobs = (
+        ImportJob.objects.visible_to(request.membership)
+        .select_related("owner")
+        .order_by("-created_at", "pk")
+    )
+    if request.method == "GET" and (fmt := export_format(request)):
+        return export_list(
+            request,
+            queryset=jobs,
+            columns=exports.IMPORT_COLUMNS,
+            name="imports",
+            what="imports",
+            fmt=fmt,
+            sheet="Imports",
+        )
     columns = {kind: IMPORTERS[kind].columns for kind, _label in kinds}
     return render(
         request,
         "exchange/import_list.html",
-        {"form": form, "jobs": jobs, "kinds": kinds, "columns": columns},
+        {
+            "form": form,
+            "page": Paginator(jobs, 50).get_page(request.GET.get("page")),
+            "kinds": kinds,
+            "columns": columns,
+            "export_query": querystring_for_export(request),
+        },
         status=400 if form.errors else 200,
     )
 
