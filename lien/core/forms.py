@@ -4,6 +4,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 
+from lien.core.screening import screen
+
 
 class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
     """Django's field, refusing ids out of the column's range before the query.
@@ -59,3 +61,28 @@ def form_page(request, form, *, title, cancel_url, intro=""):
         "form_page.html",
         {"form": form, "title": title, "intro": intro, "cancel_url": cancel_url},
     )
+
+
+class ScreenedForm(forms.Form):
+    """Screens `screened_fields`; a flagged text needs `text_confirmed`."""
+
+    screened_fields: tuple[str, ...] = ()
+    text_confirmed = forms.BooleanField(
+        label="Je confirme ce texte : il ne contient pas de donnée qui identifie une personne "
+        "ni de donnée sensible inutile.",
+        required=False,
+    )
+
+    def clean(self):
+        data = super().clean()
+        self.warnings: dict[str, list[str]] = {}
+        for name in self.screened_fields:
+            findings = screen(data.get(name) or "")
+            self.warnings[name] = sorted({f.category for f in findings})
+            if findings and not data.get("text_confirmed"):
+                self.add_error(
+                    name,
+                    [f.message for f in findings]
+                    + ["Reformulez, ou cochez la confirmation pour garder ce texte."],
+                )
+        return data

@@ -7,6 +7,7 @@ Lien (spreadsheet exports, e-mails, the API) for readers that may not escape it.
 """
 
 import re
+import uuid
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -30,3 +31,13 @@ def reject_markup(value) -> None:
         code="markup",
         params={"tag": tag},
     )
+
+
+def is_uuid(value) -> bool:
+    """Whether `value` reads as a UUID: ids typed in a form or a query string are checked
+    with it before they reach a query (a malformed one would raise on PostgreSQL)."""
+    try:
+        uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        return False
+    return True

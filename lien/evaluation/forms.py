@@ -9,6 +9,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from lien.core.forms import ScreenedForm
 from lien.core.validators import reject_markup
 from lien.evaluation.models import (
     COMMENT_MAX,
@@ -19,7 +20,6 @@ from lien.evaluation.models import (
     EvaluationState,
     Likert,
 )
-from lien.followup.forms import ScreenedForm
 from lien.indicators.models import IndicatorDefinition
 from lien.referentiel.models import UtilityRegister
 from lien.structures.forms import DateInput

@@ -2,14 +2,12 @@
 addresses, social-security numbers, sensitive terms): a flagged text is refused with the
 reason until the person rephrases it or ticks the confirmation."""
 
-import uuid
-
 from django import forms
 from django.db.models import Q
 
-from lien.core.forms import ModelMultipleChoiceField
+from lien.core.forms import ModelMultipleChoiceField, ScreenedForm
 from lien.core.screening import screen
-from lien.core.validators import reject_markup
+from lien.core.validators import is_uuid, reject_markup
 from lien.followup.models import (
     AlertLevel,
     CollectiveAction,
@@ -29,31 +27,6 @@ from lien.referentiel.models import Domain, Outcome, PlaceType, RequestTheme, Si
 from lien.structures.forms import DateInput
 from lien.structures.models import Organisation, OrganisationKind, Service
 from lien.territories.models import Level, Territory
-
-
-class ScreenedForm(forms.Form):
-    """Screens `screened_fields`; a flagged text needs `text_confirmed`."""
-
-    screened_fields: tuple[str, ...] = ()
-    text_confirmed = forms.BooleanField(
-        label="Je confirme ce texte : il ne contient pas de donnée qui identifie une personne "
-        "ni de donnée sensible inutile.",
-        required=False,
-    )
-
-    def clean(self):
-        data = super().clean()
-        self.warnings: dict[str, list[str]] = {}
-        for name in self.screened_fields:
-            findings = screen(data.get(name) or "")
-            self.warnings[name] = sorted({f.category for f in findings})
-            if findings and not data.get("text_confirmed"):
-                self.add_error(
-                    name,
-                    [f.message for f in findings]
-                    + ["Reformulez, ou cochez la confirmation pour garder ce texte."],
-                )
-        return data
 
 
 def _services(structure):
@@ -89,14 +62,6 @@ def _check_qpv(form, data) -> None:
         )
     ):
         form.add_error("qpv", f"Le QPV « {qpv.name} » ne couvre pas la commune « {commune.name} ».")
-
-
-def _is_uuid(value) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 # --- situations -----------------------------------------------------------------------------
@@ -337,7 +302,7 @@ class ReferralForm(ScreenedForm):
         for name, (model, message) in self.SOURCES.items():
             raw = self.data.get(name)
             if raw and not (
-                _is_uuid(raw) and model.objects.filter(structure=self.structure, pk=raw).exists()
+                is_uuid(raw) and model.objects.filter(structure=self.structure, pk=raw).exists()
             ):
                 self.add_error(None, message)
         if "callback" in self.errors:

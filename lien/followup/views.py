@@ -18,6 +18,7 @@ from lien.core.models import Role
 from lien.core.permissions import role_required
 from lien.core.signals import client_ip
 from lien.core.tabular import export_format, export_list, querystring_for_export
+from lien.core.validators import is_uuid
 from lien.followup import exports, forms, links, queries, services, subject_requests
 from lien.followup.models import (
     OPEN_REFERRAL_STATUSES,
@@ -37,7 +38,6 @@ from lien.followup.models import (
 )
 from lien.followup.routing import likely_duplicates
 from lien.logbook.forms import InterventionForm
-from lien.logbook.views import _is_uuid
 from lien.territories.models import Territory
 
 STRUCTURE = (Role.MEDIATOR, Role.COORDINATOR)
@@ -517,7 +517,7 @@ def referral_create(request):
     if source:
         situation = (
             Situation.objects.visible_to(membership).filter(pk=source).first()
-            if _is_uuid(source)
+            if is_uuid(source)
             else None
         )
         if situation is not None:
@@ -527,7 +527,7 @@ def referral_create(request):
                 person=situation.initials,
             )
     source = request.GET.get("intervention") or request.POST.get("intervention")
-    if source and _is_uuid(source):
+    if source and is_uuid(source):
         from lien.logbook.models import Intervention
 
         intervention = Intervention.objects.visible_to(membership).filter(pk=source).first()

@@ -1,5 +1,4 @@
 import json
-import uuid
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_POST
 from lien.core.models import Role
 from lien.core.permissions import role_required
 from lien.core.tabular import export_format, export_list, querystring_for_export
+from lien.core.validators import is_uuid
 from lien.logbook import queries, services
 from lien.logbook.exports import INTERVENTION_COLUMNS, SHIFT_COLUMNS
 from lien.logbook.filters import TeamLogFilterForm
@@ -59,7 +59,7 @@ def log_intervention(request):
         if shift_id:
             shift = (
                 Shift.objects.visible_to(membership).filter(pk=shift_id).first()
-                if _is_uuid(shift_id)
+                if is_uuid(shift_id)
                 else None
             )
         if shift is not None:
@@ -84,14 +84,6 @@ def log_intervention(request):
     context = _entry_context(request, form)
     context["saved"] = request.GET.get("enregistre") == "1"
     return render(request, "logbook/entry.html", context)
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 @role_required(Role.MEDIATOR, Role.COORDINATOR)
