@@ -1,6 +1,7 @@
 """The downloads of the steering pages: the agreements list and the job observatory."""
 
 from lien.core.tabular import Column, Table, label
+from lien.indicators.dashboards import fr_number
 
 AGREEMENT_COLUMNS = [
     Column("Identifiant", lambda a: str(a.pk), 38),
@@ -45,6 +46,20 @@ def observatory_tables(observatory) -> list[Table]:
         )
     )
     return tables
+
+
+def targets_table(progress) -> Table:
+    """The agreement's indicator targets beside their values since it began, as displayed."""
+    rows = [
+        [t.indicator.label, f"{fr_number(t.value)} {t.indicator.unit}".strip(), shown, t.note]
+        for t, shown in progress.rows
+    ]
+    return Table(
+        f"Cibles d'indicateurs ({progress.label})",
+        ["Indicateur", "Cible", "Valeur depuis le début", "Précision"],
+        rows,
+        (40, 14, 14, 30),
+    )
 
 
 def _report_perimeter(report) -> str:

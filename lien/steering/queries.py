@@ -12,8 +12,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from lien.core import suppression
-from lien.indicators.dashboards import cell_text, fr_number
-from lien.indicators.engine import add_months, children_of
+from lien.indicators.dashboards import Board, Period, build, cell_text, fr_number
+from lien.indicators.engine import Perimeter, add_months, children_of
 from lien.jobs.queries import JobEvent, JobScope, headcount, job_events
 from lien.referentiel.models import Domain
 from lien.structures.models import Service
@@ -199,3 +199,41 @@ def timeline(
             )
         )
     return rows
+
+
+# --- indicator targets --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TargetProgress:
+    """The agreement's indicator targets beside their values since it began."""
+
+    period: Period | None  # whole months from the agreement's start; None before it starts
+    rows: list[tuple[object, str]]  # (AgreementTarget, value shown: "—", "< 5", "12,5 %"…)
+
+    @property
+    def label(self) -> str:
+        if self.period is None:
+            return "la convention n'a pas encore commencé"
+        return f"de {self.period.start:%m/%Y} à {self.period.end:%m/%Y}"
+
+
+def indicator_shown(board: Board) -> dict[str, str]:
+    """Each indicator's displayed value on an indicators board, by indicator code."""
+    return {row.key: row.shown for chart in board.all_charts() for row in chart.rows}
+
+
+def target_progress(agreement, *, protected: bool, as_of=None) -> TargetProgress:
+    """The indicators of the agreement's targets over its territory, from the month it began
+    to the month of `as_of` (today by default; at the latest its end), protected like a
+    dashboard seen from outside the structures."""
+    targets = list(agreement.targets.select_related("indicator").order_by("indicator__label"))
+    start = agreement.starts_on.replace(day=1)
+    end = min(as_of or timezone.localdate(), agreement.ends_on).replace(day=1)
+    if not targets or end < start:
+        return TargetProgress(None if end < start else Period("perso", start, end),
+                              [(t, "—") for t in targets])  # fmt: skip
+    period = Period("perso", start, end)
+    perimeter = Perimeter(start, end, territory=agreement.territory, protected=protected)
+    shown = indicator_shown(build("indicators", perimeter, compare=False, period=period))
+    return TargetProgress(period, [(t, shown.get(t.indicator.code, "—")) for t in targets])

@@ -24,6 +24,7 @@ from lien.indicators.dashboards import Period, cell_text, fr_number
 from lien.jobs.models import Funding
 from lien.jobs.queries import JobScope, funding_by_program
 from lien.steering.models import Decision, Report, ReportKind, ReportState, SteeringMeeting
+from lien.steering.queries import indicator_shown, observatory
 from lien.structures.models import AfnorStatus, Service, Structure
 
 logger = logging.getLogger(__name__)
@@ -300,7 +301,7 @@ def _decisions_section(report: Report) -> Section:
 
 def _targets_table(agreement, indicators: dashboards.Board) -> Table | None:
     """The agreement's indicator targets beside the values of the report's period."""
-    shown = {row.key: row.shown for chart in indicators.all_charts() for row in chart.rows}
+    shown = indicator_shown(indicators)
     rows = [
         [t.indicator.label, f"{fr_number(t.value)} {t.indicator.unit}".strip(),
          shown.get(t.indicator.code, "—"), t.note]
@@ -316,8 +317,6 @@ def _targets_table(agreement, indicators: dashboards.Board) -> Table | None:
 
 
 def _agreement_section(report: Report, indicators: dashboards.Board) -> Section | None:
-    from lien.steering.queries import observatory
-
     if report.agreement is None:
         return None
     as_of = min(_last_day(report), timezone.localdate())

@@ -36,7 +36,7 @@ from lien.steering.models import (
     ReportState,
     SteeringMeeting,
 )
-from lien.steering.queries import observatory
+from lien.steering.queries import observatory, target_progress
 
 STEERING = (Role.STEERING, Role.ADMIN)
 REPORTERS = (Role.STEERING, Role.ADMIN, Role.COORDINATOR)
@@ -138,11 +138,12 @@ def agreement_detail(request, pk):
     agreement = _agreement(request, pk)
     protected = request.membership.role != Role.ADMIN
     figures = observatory(agreement, protected=protected)
+    targets = target_progress(agreement, protected=protected)
     if fmt := export_format(request):
         journal_export(actor=request.membership, what="observatoire des emplois", fmt=fmt)
         return tables_response(
             name=stamped("observatoire-emplois"),
-            tables=exports.observatory_tables(figures),
+            tables=[*exports.observatory_tables(figures), exports.targets_table(targets)],
             fmt=fmt,
             heading=[agreement.title, suppression.legend() if protected else ""],
             stream=False,
@@ -150,7 +151,7 @@ def agreement_detail(request, pk):
     context = {
         "agreement": agreement,
         "observatory": figures,
-        "targets": agreement.targets.select_related("indicator"),
+        "targets": targets,
         "experiments": agreement.experiments.select_related("territory", "stage"),
         "meetings": agreement.meetings.prefetch_related("decisions"),
         "signatories": agreement.signatories.all(),

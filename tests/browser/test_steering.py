@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from lien.core.models import Role
+from lien.indicators.models import IndicatorDefinition
 from lien.indicators.services import indicators_load
 from lien.referentiel.services import referentiel_load
 from lien.steering import services as steering_services
@@ -29,6 +30,10 @@ def steering(transactional_db):
         hire(service, datetime.date(2024, 5, 1))
     member = make_membership(Role.STEERING, territory=territories["region"])
     agreement = make_agreement(territories["region"], title="Plan régional", job_target=40)
+    steering_services.agreement_target_set(
+        actor=member, agreement=agreement, value=500, note="Cible annuelle",
+        indicator=IndicatorDefinition.objects.get(code="personnes-rencontrees"),
+    )  # fmt: skip
     meeting = steering_services.meeting_create(
         actor=member, agreement=agreement,
         data={"held_on": timezone.localdate(), "kind": "steering"},
@@ -55,6 +60,7 @@ def test_steering_follows_the_observatory_and_gets_its_biannual_report(
     page.get_by_role("link", name="Plan régional").click()
     assert page.get_by_role("heading", name="Observatoire des emplois").is_visible()
     assert page.locator("progress#target-progress").get_attribute("value") == "15.0"  # 6 / 40
+    assert page.get_by_role("rowheader", name="Personnes rencontrées").is_visible()
     assert_accessible(page)
     assert_fits(page)
     screenshot(page, "steering-observatory-360")

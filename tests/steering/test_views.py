@@ -130,8 +130,57 @@ def test_the_agreements_and_the_observatory_download_as_displayed(steering, logi
     assert "Emplois par type de contrat" in body
     assert "Total;< 5" in body and ";3" not in body  # three jobs: suppressed in the file too
     workbook = load_workbook(io.BytesIO(client.get(detail, {"export": "xlsx"}).content))
-    assert len(workbook.sheetnames) == 6  # target, 4 breakdowns, the quarters
+    assert len(workbook.sheetnames) == 7  # target, 4 breakdowns, the quarters, the targets
     assert AuditEvent.objects.filter(action="export", note__startswith="observatoire").exists()
     # Someone else's agreement cannot be downloaded either.
     other = login(steering["steering_62"]).get(detail, {"export": "csv"})
     assert other.status_code == 404
+
+
+def test_the_agreement_page_shows_each_target_beside_its_value_since_it_began(steering, login):
+    import datetime
+
+    from django.utils import timezone
+
+    from lien.indicators.models import IndicatorDefinition
+    from lien.indicators.services import indicators_load
+    from lien.steering import services
+    from tests.indicators.test_dashboards import entry
+
+    indicators_load()
+    service, agreement = steering["service"], steering["agreement"]
+    people = IndicatorDefinition.objects.get(code="personnes-rencontrees")
+    services.agreement_target_set(
+        actor=steering["steering"], agreement=agreement, indicator=people, value=500,
+        note="Cible annuelle",
+    )  # fmt: skip
+    when = timezone.localtime() - datetime.timedelta(hours=1)
+    entry(service.structure, steering["mediator"], service, commune="59512", when=when, people=3)
+    detail = reverse("steering:framework_detail", kwargs={"pk": agreement.pk})
+    body = login(steering["steering"]).get(detail).content.decode()
+    row = body[body.index('<th scope="row">Personnes rencontrées</th>') :].split("</tr>")[0]
+    assert "500" in row and "Cible annuelle" in row
+    assert "&lt; 5" in row  # 3 people: a small count, seen from outside the structure
+    assert f"de 01/2024 à {timezone.localdate():%m/%Y}" in body
+    admin_row = login(steering["admin"]).get(detail).content.decode()
+    assert '<td class="num">3</td>' in admin_row.split("Personnes rencontrées</th>")[1][:400]
+    for _ in range(3):
+        entry(service.structure, steering["mediator"], service, commune="59512", when=when)
+    body = login(steering["steering"]).get(detail).content.decode()
+    assert '<td class="num">9</td>' in body.split("Personnes rencontrées</th>")[1][:400]
+    # The download carries the same table.
+    text = login(steering["steering"]).get(detail, {"export": "csv"}).content.decode("utf-8-sig")
+    assert "Personnes rencontrées;500 personnes;9;Cible annuelle" in text
+    # An agreement that has not begun shows its targets without a value.
+    later = FrameworkAgreement.objects.create(
+        territory=agreement.territory, title="Plan suivant", job_target=5,
+        starts_on=timezone.localdate() + datetime.timedelta(days=400),
+        ends_on=timezone.localdate() + datetime.timedelta(days=1200),
+    )  # fmt: skip
+    services.agreement_target_set(
+        actor=steering["steering"], agreement=later, indicator=people, value=100, note=""
+    )
+    url = reverse("steering:framework_detail", kwargs={"pk": later.pk})
+    body = login(steering["steering"]).get(url).content.decode()
+    assert "pas encore commencé" in body
+    assert '<td class="num">—</td>' in body.split("Personnes rencontrées</th>")[1][:400]
