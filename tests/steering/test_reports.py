@@ -224,3 +224,21 @@ def test_bad_report_requests_get_a_message_and_create_nothing(world, login):
     )
     assert "hors du périmètre" in outside.content.decode()
     assert not Report.objects.exists()
+
+
+def test_pdf_bars_are_blocks_sized_to_the_largest_shown_value_and_hidden_ones_get_none():
+    """A bar drawn inside an inline box was laid out one row off in WeasyPrint: every piece of
+    a bar row is a block, and a hidden value (secret) draws nothing."""
+    from django.template.loader import render_to_string
+
+    section = reports.Section("jobs", "Emplois")
+    section.bars.append(
+        reports.Bars("Par contrat", [("CDI", "12", 12.0), ("PEC", "6", 6.0), ("CDD", "< 5", None)])
+    )
+    content = reports.Content("Bilan", "", "2026", "Région", timezone.now(), True, [section])
+    html = render_to_string("steering/pdf/report.html", {"content": content})
+    rows = re.findall(r'<div class="bar-row">(.*?)</div></div>', html)
+    assert len(rows) == 3 and "<span" not in "".join(rows)
+    widths = re.findall(r'class="bar" style="width: ([0-9.]+)%"', html)
+    assert widths == ["100.0", "50.0"]  # CDI, PEC; nothing for CDD
+    assert len(reports.render_pdf(content)) > 1000
