@@ -13,7 +13,8 @@ unless `--keep`; otherwise in a throwaway SQLite file. Steps:
 2. A CSV (UTF-8, `;`) of N interventions: distinct start times going back 3 minutes per
    row from yesterday, 12 communes of the extract (`--communes`: a structure works on a
    few; the roll-ups' cost grows with the distinct keys) and their QPV, every référentiel
-   column filled by code or by label, French or ISO dates.
+   column filled by code or by label, French or ISO dates, and the pair of mediators of
+   each intervention (two of the structure's 8, by e-mail).
 3. The same path as the pages, without the task queue: `import_job_create` (reads the
    header), `import_job_map` (its task is left queued), then `import_job_validate` (the dry
    run) and `import_job_apply` (the commit: validation again, bulk inserts, roll-ups, one
@@ -86,7 +87,7 @@ def write_csv(path: Path, rows: int, vocab: dict) -> None:
     communes, qpv_of = vocab["communes"], vocab["qpv_of"]
     with path.open("w", encoding="utf-8", newline="") as out:
         out.write("date;heure;durée;commune;qpv;activité;domaine;situation;issue;personnes;"
-                  "origine;temporalité\r\n")  # fmt: skip
+                  "origine;temporalité;médiateurs\r\n")  # fmt: skip
         for i in range(rows):
             when = start - datetime.timedelta(minutes=3 * i)
             day = when.strftime("%d/%m/%Y") if i % 2 else when.strftime("%Y-%m-%d")
@@ -97,7 +98,8 @@ def write_csv(path: Path, rows: int, vocab: dict) -> None:
                 f"{rng.choice(vocab['activities'])};{rng.choice(vocab['domains'])};"
                 f"{rng.choice(vocab['situations'])};{rng.choice(vocab['outcomes'])};"
                 f"{rng.randint(1, 6)};{rng.choice(ORIGINS)};"
-                f"{rng.choice(('', 'real_time', 'Différé'))}\r\n"
+                f"{rng.choice(('', 'real_time', 'Différé'))};"
+                f"{' | '.join(rng.sample(vocab['mediators'], 2))}\r\n"
             )
 
 
@@ -174,6 +176,10 @@ def measure(args, workdir: str, url: str, setup_seconds: float) -> None:
     service.domains.set(ref.Domain.objects.all())
     user = User.objects.create_user("bench-import@example.org")
     actor = Membership.objects.create(user=user, role=Role.COORDINATOR, structure=structure)
+    vocab["mediators"] = [f"mediateur{n}@example.org" for n in range(8)]
+    for email in vocab["mediators"]:
+        member = User.objects.create_user(email)
+        Membership.objects.create(user=member, role=Role.MEDIATOR, structure=structure)
 
     path = Path(workdir) / "interventions.csv"
     t = time.perf_counter()
@@ -242,6 +248,7 @@ def measure(args, workdir: str, url: str, setup_seconds: float) -> None:
     if job.state != ImportState.DONE:
         sys.exit(f"commit: {job.state} {job.error} {job.rejects_preview[:5]}")
     created = Intervention.objects.filter(structure=structure).count()
+    links = Intervention.mediators.through.objects.filter(intervention__structure=structure).count()
     t = time.perf_counter()
     differences = sum(len(lines) for lines in rollups.differences().values())
     check_seconds = time.perf_counter() - t
@@ -265,6 +272,7 @@ def measure(args, workdir: str, url: str, setup_seconds: float) -> None:
         detail = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in spent.most_common(6))
         print(f"    dont SQL : {detail}")
     print(f"  interventions créées          {created:>9,}")
+    print(f"  liens aux médiateur·rices     {links:>9,}")
     print(f"  agrégats ≠ faits              {differences:>9}   (contrôle en {check_seconds:.1f} s)")
     print("  cible : ≥ 5 000 lignes/s pour validation + écriture sur PostgreSQL")
 

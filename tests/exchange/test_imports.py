@@ -156,6 +156,47 @@ def test_commit_updates_the_rollups_and_journals_one_event(place):
     assert AuditEvent.objects.filter(object_type="logbook.Intervention").count() == 0
 
 
+def test_mediators_are_named_by_email_or_unique_full_name(place):
+    structure = place["structure"]
+    awa = make_membership(Role.MEDIATOR, structure=structure)
+    awa.user.full_name, awa.user.email = "Awa Diallo", "awa@exemple.fr"
+    awa.user.save()
+    gone = make_membership(Role.MEDIATOR, structure=structure)  # left the structure since
+    gone.is_active = False
+    gone.save()
+    twins = [make_membership(Role.MEDIATOR, structure=structure) for _ in range(2)]
+    for twin in twins:
+        twin.user.full_name = "Karim Benali"
+        twin.user.save()
+    outsider = make_membership(Role.MEDIATOR)  # another structure's mediator
+    head = "date;commune;activité;domaine;médiateurs"
+    good = [head,
+            "2025-03-04;59512;veille-sociale;habitat-social;AWA@exemple.fr | " + gone.user.email,
+            "2025-03-05;59512;veille-sociale;habitat-social;awa diallo",
+            "2025-03-06;59512;veille-sociale;habitat-social;"]  # fmt: skip
+    row = "2025-03-0{};59512;veille-sociale;habitat-social;{}"
+    bad = [head, row.format(4, "Karim Benali"), row.format(5, f"{outsider.user.email}|x@y.fr")]
+    before = counts()
+    job = run_import(place, csv_bytes(bad))
+    assert job.state == ImportState.REJECTED and counts() == before
+    reasons = {(r["line"], r["column"]): r["reason"] for r in job.rejects_preview}
+    assert reasons.keys() == {(2, "E"), (3, "E")}, job.rejects_preview
+    assert "plusieurs membres s'appellent « Karim Benali »" in reasons[(2, "E")]
+    assert reasons[(3, "E")] == (
+        f"« {outsider.user.email} » n'est pas membre de la structure ; "
+        "« x@y.fr » n'est pas membre de la structure"
+    )
+    job = run_import(place, csv_bytes(good))
+    assert job.mapping["mediators"] == "médiateurs"  # guessed from the header
+    assert job.state == ImportState.DONE, job.rejects_preview
+    rows = Intervention.objects.order_by("started_at")
+    assert [sorted(u.pk for u in r.mediators.all()) for r in rows] == [
+        sorted([awa.user_id, gone.user_id]),
+        [awa.user_id],
+        [],
+    ]
+
+
 def test_mapping_is_guessed_from_headers_and_required_fields_are_enforced(place):
     actor = place["coordinator"]
     job = services.import_job_create(

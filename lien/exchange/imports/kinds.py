@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from lien.core.models import Role
+from lien.core.models import Membership, Role
 from lien.exchange.imports import fields as f
 from lien.exchange.imports.fields import CellError, Column
 from lien.exchange.models import ImportKind
@@ -131,6 +131,11 @@ class InterventionImporter(Importer):
                ("relais",)),
         Column("note", "Remarque", False, "280 caractères au plus, sans nom de personne",
                ("commentaire", "note")),
+        Column("mediators", "Médiateur·rices", False,
+               "Adresses e-mail (ou nom complet) des membres de la structure présents, "
+               "séparées par « | » ou « ; »",
+               ("mediateurs", "mediateur", "mediatrices", "mediateur rices", "binome", "equipe",
+                "intervenants")),
     ]  # fmt: skip
     key_fields = (
         "service_id",
@@ -184,6 +189,7 @@ class InterventionImporter(Importer):
              (("aucun", "non", "none"), "")],
             what="relais d'urgence",
         )  # fmt: skip
+        self.members = _member_lookup(self.structure)
         self.today = timezone.localdate()
         self.had_interventions = Intervention.objects.filter(structure=self.structure).exists()
         self.now = timezone.now()
@@ -201,6 +207,9 @@ class InterventionImporter(Importer):
         if qpv_id and commune_id and commune_id not in self._qpv_communes.get(qpv_id, ()):
             self.refuse("qpv", values["qpv"], "ce QPV ne couvre pas la commune indiquée")
         return SimpleNamespace(
+            # The id is chosen here so that the mediators' links can name it in the same batch.
+            id=uuid.uuid4(),
+            mediator_ids=self.cell(values, "mediators", self.members, ()),
             structure_id=self.structure.pk,
             service_id=service_id,
             started_at=started_at,
@@ -248,12 +257,20 @@ class InterventionImporter(Importer):
             "created_at": self.now,
             "updated_at": self.now,
         }
+        rows = [{**vars(r), **fixed} for r in records]
+        links = [
+            {"intervention_id": row["id"], "user_id": user_id}
+            for row in rows
+            for user_id in row.pop("mediator_ids")
+        ]
+        through = Intervention.mediators.through
         if connection.vendor == "postgresql":
-            _copy_rows(Intervention, [{**vars(r), **fixed} for r in records])
+            _copy_rows(Intervention, rows)
+            if links:
+                _copy_rows(through, links)
         else:
-            Intervention.objects.bulk_create(
-                [Intervention(**vars(r), **fixed) for r in records], batch_size=500
-            )
+            Intervention.objects.bulk_create([Intervention(**row) for row in rows], batch_size=500)
+            through.objects.bulk_create([through(**link) for link in links], batch_size=500)
         self.created += len(records)
 
     def finish(self):
@@ -286,8 +303,12 @@ def _copy_text(value) -> str:
 def _copy_rows(model, rows: list[dict]) -> None:
     """Insert `rows` (attname → value) with PostgreSQL's COPY, formatted here as text: several
     times faster than a multi-row INSERT for large batches. Missing fields take their model
-    default; the primary key a new UUID."""
-    concrete = list(model._meta.concrete_fields)
+    default; a UUID primary key a new UUID, an automatic one its sequence's next value."""
+    concrete = [
+        field
+        for field in model._meta.concrete_fields
+        if not (field.primary_key and field.get_internal_type().endswith("AutoField"))
+    ]
     defaults = {}
     for field in concrete:
         if field.has_default() and not callable(field.default):
@@ -316,6 +337,47 @@ def _copy_rows(model, rows: list[dict]) -> None:
         cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
     ):
         copy.write("\n".join(lines) + "\n")
+
+
+AMBIGUOUS = object()  # a full name that two members bear
+
+
+class _Members:
+    """The people of a cell "Médiateur·rices": members (mediators or coordinators, present or
+    past) of the structure, by e-mail or by full name when no one else bears it."""
+
+    def __init__(self, pairs):
+        self.by_key: dict[str, object] = {}
+        for email, name, user_id in pairs:
+            self.by_key[f.lookup_key(email)] = user_id
+            if name:
+                key = f.lookup_key(name)
+                other = self.by_key.get(key, user_id)
+                self.by_key[key] = user_id if other == user_id else AMBIGUOUS
+
+    def __call__(self, value: str) -> tuple:
+        found, problems = set(), []
+        for part in value.replace("|", ";").split(";"):
+            part = part.strip()
+            if not part:
+                continue
+            user_id = self.by_key.get(f.lookup_key(part))
+            if user_id is None:
+                problems.append(f"« {part} » n'est pas membre de la structure")
+            elif user_id is AMBIGUOUS:
+                problems.append(f"plusieurs membres s'appellent « {part} » : donnez l'e-mail")
+            else:
+                found.add(user_id)
+        if problems:
+            raise CellError(" ; ".join(problems))
+        return tuple(sorted(found))
+
+
+def _member_lookup(structure) -> _Members:
+    members = Membership.objects.filter(
+        structure=structure, role__in=[Role.MEDIATOR, Role.COORDINATOR]
+    ).values_list("user__email", "user__full_name", "user_id")
+    return _Members(members)
 
 
 # --- partners ---------------------------------------------------------------------------------
