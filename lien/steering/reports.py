@@ -10,6 +10,7 @@ background job (lien.steering.tasks), saves its progress on the way and keeps bo
 import datetime
 import io
 import logging
+import re
 from dataclasses import dataclass, field
 
 from django.core.files.base import ContentFile
@@ -30,12 +31,29 @@ from lien.structures.models import AfnorStatus, Service, Structure
 logger = logging.getLogger(__name__)
 
 
+#: A cell that reads as a figure: a number (French format, with a unit), or a hidden one.
+FIGURE = re.compile(r"^(?:[<>≤≥]?\s*-?[\d\u202f\u00a0 ]+(?:,\d+)?\s*\S{0,12}|secret|nd|—|)$")
+
+
 @dataclass
 class Table:
     title: str
     header: list[str]
     rows: list[list[str]]
     note: str = ""
+
+    @property
+    def aligned(self) -> list[tuple[str, bool]]:
+        """(header, right-aligned?) per column: right when every cell of it is a figure."""
+        return [
+            (h, i > 0 and all(FIGURE.match(str(row[i]).strip()) for row in self.rows))
+            for i, h in enumerate(self.header)
+        ]
+
+    @property
+    def cells(self) -> list[list[tuple[str, bool]]]:
+        right = [r for _, r in self.aligned]
+        return [[(cell, right[i]) for i, cell in enumerate(row)] for row in self.rows]
 
 
 @dataclass

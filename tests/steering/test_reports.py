@@ -242,3 +242,14 @@ def test_pdf_bars_are_blocks_sized_to_the_largest_shown_value_and_hidden_ones_ge
     widths = re.findall(r'class="bar" style="width: ([0-9.]+)%"', html)
     assert widths == ["100.0", "50.0"]  # CDI, PEC; nothing for CDD
     assert len(reports.render_pdf(content)) > 1000
+
+
+def test_pdf_tables_right_align_the_columns_of_figures_only():
+    table = reports.Table(
+        "Décisions",
+        ["Décision", "Porteur", "Échéance", "Part"],
+        [["Étudier", "Mission d'appui", "30/11/2025", "38,2 %"], ["Suivre", "Ville", "—", "< 5"]],
+    )
+    assert table.aligned == [("Décision", False), ("Porteur", False), ("Échéance", True),
+                             ("Part", True)]  # fmt: skip
+    assert table.cells[1] == [("Suivre", False), ("Ville", False), ("—", True), ("< 5", True)]
