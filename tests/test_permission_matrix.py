@@ -533,13 +533,14 @@ def build_api_path(route: str, objects: dict) -> str:
         param = match[1]
         if param in API_SHARED_PARAMS:
             return API_SHARED_PARAMS[param]
-        key = param.removesuffix("_id")
+        key = param.removesuffix("_id").removesuffix("_uid")
         if key not in objects:
             raise LookupError(
                 f"Route d'API {route} : paramètre « {param} » inconnu du test de matrice. "
                 f"Ajoutez l'objet « {key} » de la structure B à `objects_b`."
             )
-        return str(objects[key].pk)
+        obj = objects[key]
+        return str(obj.uid if param.endswith("_uid") else obj.pk)
 
     return re.sub(r"\{(\w+)\}", fill, route)
 
@@ -684,6 +685,18 @@ def test_an_api_write_token_cannot_write_into_another_structure(world, client):
 API_WRITE_BODIES = {
     ("post", "/api/suivis/{situation_id}/cloture/"): {"outcome": "apaise-resolu"},
     ("post", "/api/suivis/{situation_id}/retrait-consentement/"): None,
+    ("post", "/api/suivis/{situation_id}/etapes/"): {
+        "text": "Piraté",
+        "due_on": "2026-01-05",
+        "assignee": 1,
+    },
+    ("post", "/api/suivis/{situation_id}/etapes/{nextstep_uid}/faite/"): None,
+    ("post", "/api/suivis/{situation_id}/accords/"): {
+        "text": "Piraté",
+        "agreed_on": "2026-01-05",
+        "review_on": "2026-02-05",
+    },
+    ("post", "/api/suivis/{situation_id}/accords/{agreement_uid}/bilan/"): {"held": False},
     ("post", "/api/orientations/{referral_id}/reponse/"): {"status": "accepted"},
     ("post", "/api/signalements/{report_id}/transmission/"): {"organisation": str(uuid.uuid4())},
     ("post", "/api/signalements/{report_id}/reponse/"): {"status": "acknowledged"},
@@ -711,7 +724,7 @@ def _snapshot(objects: dict) -> dict:
     """What a refused write must leave as it was: each record's row, as values."""
     found = {}
     for key, obj in objects.items():
-        if key != "token" and isinstance(obj.pk, uuid.UUID):
+        if key != "token" and (isinstance(obj.pk, uuid.UUID) or hasattr(obj, "uid")):
             found[key] = type(obj).objects.filter(pk=obj.pk).values().first()
     return found
 

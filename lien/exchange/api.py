@@ -17,6 +17,7 @@ import re
 import uuid
 from contextlib import contextmanager
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
@@ -33,7 +34,9 @@ from lien.exchange.errors import ApiError
 from lien.followup import forms as followup_forms
 from lien.followup import services as followup_services
 from lien.followup.models import (
+    Agreement,
     CollectiveAction,
+    NextStep,
     Observation,
     Referral,
     Situation,
@@ -803,6 +806,131 @@ def situation_withdraw(request, situation_id: uuid.UUID):
     situation = _situation_by_id(request, situation_id)
     followup_services.situation_withdraw_consent(actor=request.membership, situation=situation)
     return _situation(_situation_by_id(request, situation_id))
+
+
+# --- follow-up: next steps and agreements ---------------------------------------------------
+
+
+def _next_step(step: NextStep) -> dict:
+    return {
+        "id": step.uid,
+        "text": step.text,
+        "due_on": step.due_on,
+        "assignee_id": step.assignee_id,
+        "done_on": step.done_on,
+    }
+
+
+def _agreement(agreement: Agreement) -> dict:
+    return {
+        "id": agreement.uid,
+        "text": agreement.text,
+        "agreed_on": agreement.agreed_on,
+        "review_on": agreement.review_on,
+        "held": agreement.held,
+        "reviewed_on": agreement.reviewed_on,
+    }
+
+
+@followup.get(
+    "/suivis/{situation_id}/etapes/",
+    response={200: list[schemas.NextStepOut], **DETAIL_ERRORS},
+    url_name="situation_next_steps",
+)
+def next_step_list(request, situation_id: uuid.UUID):
+    """Les prochaines étapes du suivi, par échéance."""
+    situation = _situation_by_id(request, situation_id)
+    return [_next_step(s) for s in situation.next_steps.order_by("due_on", "pk")]
+
+
+@followup.post(
+    "/suivis/{situation_id}/etapes/",
+    response={201: schemas.NextStepOut, **DETAIL_ERRORS},
+    url_name="situation_next_step_create",
+    auth=WRITE,
+)
+def next_step_create(request, situation_id: uuid.UUID, payload: schemas.NextStepIn):
+    """Ajouter une prochaine étape confiée à un·e membre de la structure (prévenu·e)."""
+    situation = _situation_by_id(request, situation_id)
+    form = _valid(
+        api_forms.bind(followup_forms.NextStepForm, _body(payload), structure=situation.structure)
+    )
+    step = followup_services.next_step_add(
+        actor=request.membership,
+        situation=situation,
+        text=form.cleaned_data["text"],
+        due_on=form.cleaned_data["due_on"],
+        assignee=form.cleaned_data["assignee"],
+    )
+    return Status(201, _next_step(step))
+
+
+@followup.post(
+    "/suivis/{situation_id}/etapes/{nextstep_uid}/faite/",
+    response={200: schemas.NextStepOut, **DETAIL_ERRORS},
+    url_name="situation_next_step_done",
+    auth=WRITE,
+)
+def next_step_done(request, situation_id: uuid.UUID, nextstep_uid: uuid.UUID):
+    """Marquer l'étape faite (aujourd'hui)."""
+    situation = _situation_by_id(request, situation_id)
+    step = get_object_or_404(situation.next_steps.select_related("situation"), uid=nextstep_uid)
+    try:
+        followup_services.next_step_done(actor=request.membership, step=step)
+    except ValidationError as exc:
+        raise ApiError.invalid("done_on", " ".join(exc.messages)) from None
+    return _next_step(step)
+
+
+@followup.get(
+    "/suivis/{situation_id}/accords/",
+    response={200: list[schemas.AgreementOut], **DETAIL_ERRORS},
+    url_name="situation_agreements",
+)
+def agreement_list(request, situation_id: uuid.UUID):
+    """Les accords conclus dans le suivi, et s'ils ont tenu."""
+    situation = _situation_by_id(request, situation_id)
+    return [_agreement(a) for a in situation.agreements.order_by("agreed_on", "pk")]
+
+
+@followup.post(
+    "/suivis/{situation_id}/accords/",
+    response={201: schemas.AgreementOut, **DETAIL_ERRORS},
+    url_name="situation_agreement_create",
+    auth=WRITE,
+)
+def agreement_create(request, situation_id: uuid.UUID, payload: schemas.AgreementIn):
+    """Noter un accord entre les parties et la date à laquelle vérifier qu'il tient."""
+    situation = _situation_by_id(request, situation_id)
+    form = _valid(api_forms.bind(followup_forms.AgreementForm, _body(payload)))
+    agreement = followup_services.agreement_add(
+        actor=request.membership,
+        situation=situation,
+        text=form.cleaned_data["text"],
+        agreed_on=form.cleaned_data["agreed_on"],
+        review_on=form.cleaned_data["review_on"],
+    )
+    return Status(201, _agreement(agreement))
+
+
+@followup.post(
+    "/suivis/{situation_id}/accords/{agreement_uid}/bilan/",
+    response={200: schemas.AgreementOut, **DETAIL_ERRORS},
+    url_name="situation_agreement_review",
+    auth=WRITE,
+)
+def agreement_review(
+    request, situation_id: uuid.UUID, agreement_uid: uuid.UUID, payload: schemas.AgreementReviewIn
+):
+    """Dire si l'accord a tenu (vérifié aujourd'hui)."""
+    situation = _situation_by_id(request, situation_id)
+    agreement = get_object_or_404(
+        situation.agreements.select_related("situation"), uid=agreement_uid
+    )
+    followup_services.agreement_review(
+        actor=request.membership, agreement=agreement, held=payload.held
+    )
+    return _agreement(agreement)
 
 
 @followup.post(

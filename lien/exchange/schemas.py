@@ -532,6 +532,43 @@ class SituationCloseIn(WriteIn):
     closed_on: FilterDate | None = Field(None, description="Défaut : aujourd'hui.")
 
 
+class NextStepOut(Schema):
+    """A next step of a follow-up, entrusted to a member of the structure."""
+
+    id: uuid.UUID
+    text: str
+    due_on: datetime.date
+    assignee_id: int = Field(description="Compte de la personne à qui l'étape est confiée.")
+    done_on: datetime.date | None
+
+
+class NextStepIn(TextConfirmIn):
+    text: Text = text(200, "L'étape, sans nom ni donnée sensible.")
+    due_on: FilterDate
+    assignee: Id = Field(description="Compte d'un·e membre de la structure (médiation).")
+
+
+class AgreementOut(Schema):
+    """An agreement reached between the parties, and whether it held when checked."""
+
+    id: uuid.UUID
+    text: str
+    agreed_on: datetime.date
+    review_on: datetime.date
+    held: bool | None = Field(description="null tant que l'accord n'a pas été vérifié.")
+    reviewed_on: datetime.date | None
+
+
+class AgreementIn(TextConfirmIn):
+    text: Text = text(300, "L'accord, sans nom ni donnée sensible.")
+    agreed_on: FilterDate
+    review_on: FilterDate = Field(description="Date à laquelle vérifier s'il a tenu.")
+
+
+class AgreementReviewIn(WriteIn):
+    held: bool = Field(description="L'accord a-t-il tenu ?")
+
+
 # --- referrals (writes) ---------------------------------------------------------------------
 
 

@@ -100,6 +100,62 @@ def test_withdrawing_consent_erases_names(world, api):
     assert (situation.names, situation.contact, situation.is_nominative) == ("", "", False)
 
 
+def test_next_steps_and_agreements_follow_the_situation(world, api):
+    from lien.followup.models import Agreement, NextStep
+    from lien.notifications.models import Notification
+
+    situation = world["followup_a"]["situation"]
+    base = f"/api/suivis/{situation.pk}"
+    client = api(world["m"]["mediator"], "write")
+    colleague = world["m"]["mediator2"].user
+    body = {"text": "Rappeler le bailleur", "due_on": "2026-01-15", "assignee": colleague.pk}
+    step = client.post(f"{base}/etapes/", body)
+    assert step.status_code == 201, step.content
+    assert step.json()["assignee_id"] == colleague.pk and step.json()["done_on"] is None
+    stored = NextStep.objects.get(uid=step.json()["id"])
+    assert journaled(stored)
+    assert Notification.objects.filter(recipient=colleague, kind="next_step").exists()
+    # The page's rules, each naming its field.
+    outsider = world["m"]["mediator_b"].user.pk
+    cases = {
+        "assignee": {"text": "Étape", "due_on": "2026-01-15", "assignee": outsider},
+        "text": {"text": "Appeler Jean Dupont au 06 12 34 56 78", "due_on": "2026-01-15",
+                 "assignee": colleague.pk},
+        "due_on": {"text": "Étape", "due_on": "15/01/2026", "assignee": colleague.pk},
+    }  # fmt: skip
+    for field, body in cases.items():
+        response = client.post(f"{base}/etapes/", body)
+        assert response.status_code == 422 and field in fields(response), (field, response.json())
+    done = client.post(f"{base}/etapes/{stored.uid}/faite/")
+    assert done.status_code == 200 and done.json()["done_on"] == timezone.localdate().isoformat()
+    again = client.post(f"{base}/etapes/{stored.uid}/faite/")
+    assert "déjà faite" in assert_error_shape(again, 422)["errors"][0]["message"]
+    listing = client.get(f"{base}/etapes/").json()
+    assert str(stored.uid) in {s["id"] for s in listing}
+
+    agreement = client.post(f"{base}/accords/", {"text": "Pas de bruit après 22 h",
+                                                 "agreed_on": "2026-01-10",
+                                                 "review_on": "2026-02-10"})  # fmt: skip
+    assert agreement.status_code == 201, agreement.content
+    assert agreement.json()["held"] is None
+    backwards = client.post(f"{base}/accords/", {"text": "Accord", "agreed_on": "2026-02-10",
+                                                 "review_on": "2026-01-10"})  # fmt: skip
+    assert "review_on" in fields(backwards)
+    uid = agreement.json()["id"]
+    reviewed = client.post(f"{base}/accords/{uid}/bilan/", {"held": True})
+    assert reviewed.status_code == 200 and reviewed.json()["held"] is True
+    assert Agreement.objects.get(uid=uid).reviewed_on == timezone.localdate()
+    assert journaled(Agreement.objects.get(uid=uid), "update")
+    assert uid in {a["id"] for a in client.get(f"{base}/accords/").json()}
+    # A step of another situation is not reached through this one.
+    other = world["followup_b"]["situation"]
+    assert client.get(f"/api/suivis/{other.pk}/etapes/").status_code == 404
+    # Read tokens read; funders and partners have no follow-up at all.
+    assert api(world["m"]["coordinator"]).get(f"{base}/accords/").status_code == 200
+    assert api(world["m"]["coordinator"]).post(f"{base}/accords/", {}).status_code == 403
+    assert api(world["m"]["funder"]).get(f"{base}/etapes/").status_code == 403
+
+
 # --- referrals --------------------------------------------------------------------------------
 
 
