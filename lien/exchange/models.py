@@ -195,6 +195,11 @@ class ImportJob(models.Model):
     rows_rejected = models.PositiveIntegerField(_("lignes refusées"), default=0)
     rows_created = models.PositiveIntegerField(_("enregistrements créés"), default=0)
     rejects_preview = models.JSONField(_("premières lignes refusées"), default=list, blank=True)
+    # Free text flagged by the screening (names, phone numbers, health…): kept only once
+    # the person importing has confirmed it, as on the entry pages.
+    rows_flagged = models.PositiveIntegerField(_("lignes à texte signalé"), default=0)
+    flags_preview = models.JSONField(_("premiers textes signalés"), default=list, blank=True)
+    flags_confirmed = models.BooleanField(_("textes signalés confirmés"), default=False)
     report = models.FileField(
         _("rapport des refus"), upload_to=_report_upload_to, max_length=200, blank=True
     )

@@ -36,7 +36,7 @@ def _old_imports(today: datetime.date):
     return (
         ImportJob.objects.filter(created_at__lt=limit)
         .exclude(state__in=IMPORT_RUNNING_STATES)
-        .exclude(Q(file="") & Q(report="") & Q(rejects_preview=[]))
+        .exclude(Q(file="") & Q(report="") & Q(rejects_preview=[]) & Q(flags_preview=[]))
     )
 
 
@@ -49,7 +49,7 @@ def _delete_old_imports(today: datetime.date) -> int:
         for stored in (job.file, job.report):
             if stored:
                 stored.delete(save=False)
-        changes = {"file": "", "report": "", "rejects_preview": []}
+        changes = {"file": "", "report": "", "rejects_preview": [], "flags_preview": []}
         if job.state in (ImportState.UPLOADED, ImportState.VALIDATED):
             changes.update(state=ImportState.FAILED, error=expired)
         ImportJob.objects.filter(pk=job.pk).update(**changes)

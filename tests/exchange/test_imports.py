@@ -338,6 +338,47 @@ def test_full_report_is_downloadable_with_every_rejected_cell(place, client):
     assert body[1].startswith("2;C;Commune (code INSEE) (commune);90000;")
 
 
+def test_flagged_notes_are_listed_and_kept_only_once_confirmed(place, client):
+    """Names, phone numbers or health in an imported note: the entry pages' screening, with
+    the same choice — correct the file, or confirm and keep the text as it is."""
+    row = "2025-03-0{};59512;veille-sociale;habitat-social;{}"
+    lines = ["date;commune;activité;domaine;remarque",
+             row.format(4, "Rappeler au 06 12 34 56 78"),
+             row.format(5, "Hall calme, rien à signaler"),
+             row.format(6, "Il est sous traitement pour dépression")]  # fmt: skip
+    actor = place["coordinator"]
+    job = services.import_job_create(
+        actor=actor, kind=ImportKind.INTERVENTIONS, upload=upload("notes.csv", csv_bytes(lines))
+    )
+    services.import_job_map(actor=actor, job=job, mapping=job.mapping)
+    job.refresh_from_db()
+    assert job.state == ImportState.VALIDATED and job.rows_valid == 3
+    assert job.rows_flagged == 2
+    assert [(f["line"], f["column"]) for f in job.flags_preview] == [(2, "E"), (4, "E")]
+    assert "numéro de téléphone" in job.flags_preview[0]["reason"]
+    client.force_login(actor.user)
+    detail = reverse("imports:import_detail", kwargs={"pk": job.pk})
+    page = client.get(detail).content.decode()
+    assert "2 lignes ont une remarque" in page and 'name="texts_confirmed"' in page
+    # Without the confirmation nothing is written, and the page says why.
+    before = counts()
+    response = client.post(reverse("imports:import_commit", kwargs={"pk": job.pk}), follow=True)
+    assert "confirmez ces textes" in response.content.decode()
+    job.refresh_from_db()
+    assert job.state == ImportState.VALIDATED and counts() == before
+    report = client.get(reverse("imports:import_report", kwargs={"pk": job.pk}))
+    body = b"".join(report.streaming_content).decode("utf-8-sig")
+    assert "à confirmer : Ce texte semble contenir" in body
+    # Confirmed: every note is kept as it was typed, and the journal says so.
+    client.post(reverse("imports:import_commit", kwargs={"pk": job.pk}), {"texts_confirmed": "on"})
+    job.refresh_from_db()
+    assert job.state == ImportState.DONE and job.flags_confirmed
+    notes = set(Intervention.objects.values_list("note", flat=True))
+    assert "Rappeler au 06 12 34 56 78" in notes and len(notes) == 3
+    event = AuditEvent.objects.get(action=AuditAction.LOAD, object_type="exchange.ImportJob")
+    assert event.after["flagged_texts_confirmed"] == 2
+
+
 def test_commit_rolls_back_everything_if_a_row_became_invalid(place):
     """Between the dry run and the commit, a service is renamed: nothing is kept."""
     actor = place["coordinator"]
@@ -448,11 +489,13 @@ def test_an_import_left_unfinished_past_its_retention_must_be_uploaded_again(pla
     assert job.state == ImportState.VALIDATED
     name = job.file.name
     ImportJob.objects.filter(pk=job.pk).update(
-        created_at=timezone.now() - datetime.timedelta(days=31)
+        created_at=timezone.now() - datetime.timedelta(days=31),
+        flags_preview=[{"line": 2, "value": "Rappeler au 06 12 34 56 78"}],
     )
     assert retention._delete_old_imports(timezone.localdate()) == 1
     job.refresh_from_db()
     assert (job.state, job.file.name, job.rejects_preview) == (ImportState.FAILED, "", [])
+    assert job.flags_preview == []  # the flagged texts go with the file
     assert "déposez-le à nouveau" in job.error
     assert not job.file.storage.exists(name)
     before = counts()

@@ -2,7 +2,9 @@
 
 The dry run and the commit share this pass, so what the dry run shows is exactly what the
 commit does. Every rejected cell becomes a report line (line, column, value, reason); the
-first `PREVIEW_SIZE` are kept on the job for the page, all of them go to a CSV file.
+first `PREVIEW_SIZE` are kept on the job for the page, all of them go to a CSV file. Free
+text (`Importer.screened_fields`) goes through the same screening as the entry pages: a
+flagged cell is not refused but listed, and the commit needs the importer's confirmation.
 """
 
 import csv
@@ -11,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from lien.core.screening import screen
 from lien.exchange.imports.kinds import IMPORTERS, KEY_COLUMN, Importer
 from lien.exchange.imports.reading import FileError, RowSource, SourceInfo, column_letter
 
@@ -27,8 +30,10 @@ class Outcome:
     rows_read: int = 0
     rows_valid: int = 0
     rows_rejected: int = 0
+    rows_flagged: int = 0
     created: int = 0
     preview: list[dict] = field(default_factory=list)
+    flags: list[dict] = field(default_factory=list)
     report: io.StringIO = field(default_factory=io.StringIO)
 
     def __post_init__(self):
@@ -39,6 +44,14 @@ class Outcome:
         self._writer.writerow([line, column, label, value, reason])
         if len(self.preview) < PREVIEW_SIZE:
             self.preview.append(
+                {"line": line, "column": column, "field": label, "value": value, "reason": reason}
+            )
+
+    def flag(self, line: int, column: str, label: str, value: str, reason: str) -> None:
+        """A cell kept but to be confirmed: in the report too, its reason saying so."""
+        self._writer.writerow([line, column, label, value, f"à confirmer : {reason}"])
+        if len(self.flags) < PREVIEW_SIZE:
+            self.flags.append(
                 {"line": line, "column": column, "field": label, "value": value, "reason": reason}
             )
 
@@ -126,6 +139,14 @@ def run(
                 seen[digest] = line
                 outcome.rows_valid += 1
                 batch.append((line, record, digest))
+                flagged = False
+                for name in importer.screened_fields:
+                    if values.get(name) and (findings := screen(values[name])):
+                        letter, label = where[name]
+                        reason = " ".join(finding.message for finding in findings)
+                        outcome.flag(line, letter, label, values[name], reason)
+                        flagged = True
+                outcome.rows_flagged += flagged
                 if len(batch) >= importer.batch_size:
                     flush()
         now = time.monotonic()

@@ -40,6 +40,8 @@ class Importer:
     columns: list[Column] = []
     #: Noun for the counts ("12 interventions").
     noun: str = ""
+    #: Free-text fields screened like the entry pages (names, phone numbers, health…).
+    screened_fields: tuple[str, ...] = ()
     batch_size = 2000
 
     def __init__(self, job):
@@ -102,6 +104,7 @@ class Importer:
 class InterventionImporter(Importer):
     kind = ImportKind.INTERVENTIONS
     noun = "interventions"
+    screened_fields = ("note",)
     columns = [
         Column("started_at", "Date", True, "AAAA-MM-JJ ou JJ/MM/AAAA, heure facultative",
                ("date intervention", "date de l intervention", "jour", "date et heure")),

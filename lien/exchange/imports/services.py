@@ -135,8 +135,11 @@ def import_job_map(*, actor: Membership, job: ImportJob, mapping: dict[str, str]
 
 
 @transaction.atomic
-def import_job_commit(*, actor: Membership, job: ImportJob) -> ImportJob:
-    """Queue the commit of a job whose dry run rejected nothing."""
+def import_job_commit(
+    *, actor: Membership, job: ImportJob, texts_confirmed: bool = False
+) -> ImportJob:
+    """Queue the commit of a job whose dry run rejected nothing; free text that the
+    screening flagged is kept only with `texts_confirmed`."""
     _require_job(actor, job)
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.state != ImportState.VALIDATED or job.rows_rejected:
@@ -144,9 +147,15 @@ def import_job_commit(*, actor: Membership, job: ImportJob) -> ImportJob:
             "Seul un import vérifié sans ligne refusée peut être enregistré : "
             "corrigez le fichier ou la correspondance, puis relancez la vérification."
         )
+    if job.rows_flagged and not texts_confirmed:
+        raise ValidationError(
+            f"{job.rows_flagged} ligne(s) ont une remarque signalée (nom, téléphone, santé…) : "
+            "confirmez ces textes, ou corrigez le fichier et relancez la vérification."
+        )
     job.state = ImportState.COMMITTING
     job.progress = 0
-    job.save(update_fields=["state", "progress"])
+    job.flags_confirmed = bool(job.rows_flagged)
+    job.save(update_fields=["state", "progress", "flags_confirmed"])
     _enqueue("apply", job)
     return job
 
@@ -164,7 +173,9 @@ def _reset(job: ImportJob, state: str) -> None:
     job.state = state
     job.progress = 0
     job.rows_read = job.rows_valid = job.rows_rejected = job.rows_created = 0
-    job.rejects_preview = []
+    job.rows_flagged = 0
+    job.rejects_preview = job.flags_preview = []
+    job.flags_confirmed = False
     job.error = ""
     job.finished_at = None
 
@@ -183,11 +194,13 @@ def _store_outcome(job: ImportJob, outcome: engine.Outcome, state: str) -> None:
     job.rows_valid = outcome.rows_valid
     job.rows_rejected = outcome.rows_rejected
     job.rows_created = outcome.created
+    job.rows_flagged = outcome.rows_flagged
     job.rejects_preview = outcome.preview
+    job.flags_preview = outcome.flags
     job.finished_at = timezone.now()
     if job.report:
         job.report.delete(save=False)
-    if outcome.rows_rejected:
+    if outcome.rows_rejected or outcome.rows_flagged:
         job.report.save(
             "rejets.csv", ContentFile(outcome.report.getvalue().encode("utf-8-sig")), save=False
         )
@@ -283,6 +296,7 @@ def import_job_apply(*, job_id) -> ImportJob:
                     "file": job.original_name,
                     "rows": outcome.rows_read,
                     "created": outcome.created,
+                    "flagged_texts_confirmed": outcome.rows_flagged,
                 },
                 note=f"import de {outcome.created} {importer.noun} (« {job.original_name} »)",
             )

@@ -126,7 +126,11 @@ def import_commit(request, pk):
     """Start the all-or-nothing commit of a checked file."""
     job = _job(request, pk)
     try:
-        services.import_job_commit(actor=request.membership, job=job)
+        services.import_job_commit(
+            actor=request.membership,
+            job=job,
+            texts_confirmed=request.POST.get("texts_confirmed") == "on",
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("imports:import_detail", pk=job.pk)
