@@ -92,6 +92,18 @@ class Content:
     def legend(self) -> str:
         return suppression.legend() if self.protected else ""
 
+    @property
+    def running_title(self) -> str:
+        """The pages' footer, as the body of a CSS string (the template's <style> is raw
+        text: neither HTML entities nor JavaScript escapes mean anything there)."""
+        return css_string(f"{self.title} — {self.period_label}")
+
+
+def css_string(text: str) -> str:
+    """`text` escaped for a double-quoted CSS string: backslash, quote, angle brackets (no
+    `</style>` can close the element) and line breaks as CSS hexadecimal escapes."""
+    return "".join(f"\\{ord(c):X} " if c in '\\"<>\n\r' or ord(c) < 32 else c for c in text)
+
 
 # --- pieces shared by both reports -----------------------------------------------------------
 

@@ -161,6 +161,10 @@ def test_the_funder_activity_report_covers_the_service_and_the_funders_lines(
                     "Utilité sociale", "Financements", "Qualité des données"):  # fmt: skip
         assert heading in text, heading
     assert "Instances et décisions" not in text  # steering's own section
+    with report.pdf.open("rb") as handle:
+        footer = PdfReader(io.BytesIO(handle.read())).pages[1].extract_text()
+    assert "Bilan d'activité — Médiation de proximité — " in footer  # the apostrophe as typed
+    assert "u0027" not in text and "\\" not in text
     assert "Auto-évaluation 3 — atteint Tables rondes mensuelles avec le bailleur" in text
     assert "Enquête — habitants et usagers" in text and "6 réponses" in text
     # Another structure's coordinator and the funder itself cannot open it.
