@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST, require_safe
 from lien.core.forms import apply_service, form_page
 from lien.core.models import Role
 from lien.core.permissions import can_manage_structure, role_required
+from lien.core.qr import qr_svg
 from lien.core.tabular import export_format, export_list, querystring_for_export
 from lien.evaluation import exports, forms, queries, services
 from lien.evaluation.models import AvoidedCostEstimate, Evaluation, Survey
@@ -314,6 +315,8 @@ def survey_detail(request, pk):
         queries.survey_comments(survey) if sees_comments and not results["suppressed"] else None
     )
     path = reverse("evaluation:survey_answer", kwargs={"survey_token": survey.token})
+    link = settings.LIEN_BASE_URL.rstrip("/") + path
+    closed = survey.closes_on < timezone.localdate()
     return render(
         request,
         "evaluation/survey_detail.html",
@@ -322,7 +325,11 @@ def survey_detail(request, pk):
             "results": results,
             "comments": comments,
             "sees_comments": sees_comments,
-            "link": settings.LIEN_BASE_URL.rstrip("/") + path,
+            "link": link,
+            # To show on a phone or print on a poster, while answers are still taken.
+            "qr": None
+            if closed
+            else qr_svg(link, label=_("Image à scanner pour ouvrir le questionnaire")),
             "is_open": survey.is_open_on(timezone.localdate()),
             "threshold": queries.threshold(),
         },

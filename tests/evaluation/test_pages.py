@@ -200,3 +200,29 @@ def test_list_and_detail_queries_do_not_grow_with_rows(world, login, django_asse
         assert client.get(reverse("evaluation:evaluation_list")).status_code == 200
     with django_assert_max_num_queries(30):
         assert client.get(detail(world)).status_code == 200
+
+
+def test_an_open_survey_shows_its_link_as_a_qr_code_and_a_closed_one_does_not(world, login):
+    import datetime
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from lien.core.qr import qr_svg
+    from lien.evaluation.models import Survey
+
+    survey = world["a"]["survey"]
+    url = reverse("evaluation:survey_detail", kwargs={"pk": survey.pk})
+    link = settings.LIEN_BASE_URL.rstrip("/") + reverse(
+        "evaluation:survey_answer", kwargs={"survey_token": survey.token}
+    )
+    body = login(world["coordinator"]).get(url).content.decode()
+    assert (
+        qr_svg(link, label="Image à scanner pour ouvrir le questionnaire") in body
+    )  # the same link, drawn
+    assert '<svg role="img" aria-label="Image à scanner pour ouvrir le questionnaire"' in body
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    Survey.objects.filter(pk=survey.pk).update(
+        opens_on=yesterday - datetime.timedelta(days=5), closes_on=yesterday
+    )
+    assert "<svg" not in login(world["coordinator"]).get(url).content.decode()
