@@ -140,6 +140,9 @@ def test_an_export_has_every_row_of_the_filter_not_one_page(world, client):
     assert len(page.context["page"].object_list) == 50
     assert 'export=csv" download' in page.content.decode()
     assert "q=Partenaire" in page.context["export_query"]
+    # The next page keeps the search (one pagination include for every list).
+    next_link = f'href="?{page.context["export_query"]}&amp;page=2" rel="next"'
+    assert next_link in page.content.decode()
     rows = _csv(client.get(url, {"q": "Partenaire n°", "export": "csv"}))
     assert rows[0][:2] == ["Identifiant", "Nom"]
     assert len(rows) == 1 + 55
