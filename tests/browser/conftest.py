@@ -5,9 +5,12 @@ database access "from an async context"; these tests are synchronous, so that ch
 turned off while the browser runs (one browser per test module), and only then.
 """
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
+from django.core.signals import request_finished, request_started
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -23,6 +26,42 @@ AXE_JS = Path(__file__).parent / "vendor" / "axe.min.js"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 #: The narrowest phone the interface is designed for.
 PHONE = {"width": 360, "height": 740}
+
+
+# Requests the live server is still answering, by the thread that serves each (Django's
+# live server runs one thread per request). A page, or its service worker, may still be
+# fetching when a test ends; the database must not be flushed under that request (SQLite's
+# shared in-memory database then reports "table is locked" at teardown).
+_serving: set[int] = set()
+_serving_lock = threading.Lock()
+
+
+def _request_started(**kwargs):
+    with _serving_lock:
+        _serving.add(threading.get_ident())
+
+
+def _request_finished(**kwargs):
+    with _serving_lock:
+        _serving.discard(threading.get_ident())
+
+
+request_started.connect(_request_started, weak=False, dispatch_uid="browser-serving-start")
+request_finished.connect(_request_finished, weak=False, dispatch_uid="browser-serving-end")
+
+
+def close_quietly(context, timeout: float = 10.0) -> None:
+    """Close a browsing context, then wait until the live server has answered every request
+    it was still serving (at most `timeout` seconds; a thread that died is not waited for)."""
+    context.close()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = {thread.ident for thread in threading.enumerate()}
+        with _serving_lock:
+            _serving.intersection_update(alive)
+            if not _serving:
+                return
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +92,7 @@ def phone(browser):
     page.on("console", on_console)
     page.on("pageerror", lambda error: problems.append(f"JS: {error}"))
     yield page
-    context.close()
+    close_quietly(context)
     assert not problems, "\n".join(problems)
 
 

@@ -9,7 +9,7 @@ without editing this test. Downloads (CSV, XLSX, PDF, ZIP) are left out by their
 import pytest
 
 from lien.core.models import Role
-from tests.browser.conftest import format_violations, run_axe
+from tests.browser.conftest import close_quietly, format_violations, run_axe
 from tests.browser.test_dashboards import PASSWORD, log_in
 from tests.test_permission_matrix import app_routes, build_path, build_world
 
@@ -71,6 +71,6 @@ def test_every_page_passes_axe_and_fits_a_phone_for_each_role(live_server, brows
         page = context.new_page()
         log_in(page, live_server.url, membership)
         failures += [f"[{key}] {f}" for f in _sweep(page, live_server.url, paths, done)]
-        context.close()
+        close_quietly(context)
     assert len(done) > 60, sorted(done)  # most pages were opened by someone
     assert not failures, "\n\n".join(failures)

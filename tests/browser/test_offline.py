@@ -20,7 +20,14 @@ from lien.logbook import services
 from lien.logbook.forms import InterventionForm
 from lien.logbook.models import Intervention
 from lien.referentiel.services import referentiel_load
-from tests.browser.conftest import ARTIFACTS, PHONE, format_violations, run_axe, screenshot
+from tests.browser.conftest import (
+    ARTIFACTS,
+    PHONE,
+    close_quietly,
+    format_violations,
+    run_axe,
+    screenshot,
+)
 from tests.factories import ServiceFactory, make_membership, make_territories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -55,7 +62,7 @@ def context(browser):
         viewport=PHONE, locale="fr-FR", timezone_id="Europe/Paris", device_scale_factor=2
     )
     yield context
-    context.close()
+    close_quietly(context)
 
 
 @pytest.fixture
