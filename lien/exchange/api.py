@@ -168,6 +168,38 @@ def _commune(code: str) -> Territory:
     return commune
 
 
+def _territory_by_id(territory_id: int) -> Territory:
+    territory = Territory.objects.defer("geometry").filter(pk=territory_id).first()
+    if territory is None:
+        raise ApiError.invalid("territory", f"Territoire inconnu : {territory_id}.")
+    return territory
+
+
+def _asked_place(query) -> Territory | None:
+    """The place a list or the indicators are asked for: `commune` (an INSEE code) or
+    `territory` (any level, by id), never both; an unknown one is an error."""
+    if query.commune and query.territory:
+        raise ApiError.invalid("territory", "Indiquez une commune ou un territoire, pas les deux.")
+    if query.commune:
+        return _commune(query.commune)
+    return _territory_by_id(query.territory) if query.territory else None
+
+
+def _in_place(found, query, field: str = "commune"):
+    """The records of `found` in the asked place: their `field` commune lies in it — or, for
+    a QPV, the records placed in that QPV (the lists whose records have one)."""
+    place = _asked_place(query)
+    if place is None:
+        return found
+    if place.level != Level.QPV:
+        return found.filter(**{f"{field}__ancestor_links__ancestor": place})
+    if "qpv" not in {f.name for f in found.model._meta.get_fields()}:
+        raise ApiError.invalid(
+            "territory", "Ces enregistrements n'ont pas de QPV : choisissez une commune ou plus."
+        )
+    return found.filter(qpv=place)
+
+
 def _outlines(*relations: str) -> list[str]:
     """The GeoJSON outlines of related territories, which no answer shows: to defer."""
     return [f"{relation}__geometry" for relation in relations]
@@ -327,8 +359,7 @@ def structure_list(request, query: Query[schemas.StructureQuery]):
     """Les structures visibles : la sienne (équipes), celles qu'on finance (financeurs),
     celles du territoire (pilotage), toutes (administration)."""
     found = _structures(request)
-    if query.commune:
-        found = found.filter(commune=_commune(query.commune))
+    found = _in_place(found, query)
     return _page(found, query, _structure)
 
 
@@ -391,12 +422,14 @@ def service_list(request, query: Query[schemas.ServiceQuery]):
         found = found.filter(starts_on__lte=query.end)
     if query.start:
         found = found.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=query.start))
-    if query.commune:
-        commune = _commune(query.commune)
+    place = _asked_place(query)
+    if place is not None:
+        # A service covers the place, or works somewhere inside it.
         found = found.filter(
-            pk__in=Service.objects.filter(territories__descendant_links__descendant=commune).values(
-                "pk"
-            )
+            pk__in=Service.objects.filter(
+                Q(territories__descendant_links__descendant=place)
+                | Q(territories__ancestor_links__ancestor=place)
+            ).values("pk")
         )
     return _page(found, query, _service)
 
@@ -473,8 +506,7 @@ def intervention_list(request, query: Query[schemas.InterventionQuery]):
         found = found.filter(started_at__lt=high)
     if query.service:
         found = found.filter(service_id=query.service)
-    if query.commune:
-        found = found.filter(commune=_commune(query.commune))
+    found = _in_place(found, query)
     if query.activity_type:
         found = found.filter(activity_type__code=query.activity_type)
     if query.domain:
@@ -631,8 +663,7 @@ def situation_list(request, query: Query[schemas.SituationQuery]):
         found = found.filter(opened_on__lte=query.end)
     if query.service:
         found = found.filter(service_id=query.service)
-    if query.commune:
-        found = found.filter(commune=_commune(query.commune))
+    found = _in_place(found, query)
     if query.status:
         found = found.filter(status=query.status)
     return _page(found, query, _situation)
@@ -697,8 +728,7 @@ def referral_list(request, query: Query[schemas.ReferralQuery]):
         found = found.filter(sent_at__lt=high)
     if query.service:
         found = found.filter(service_id=query.service)
-    if query.commune:
-        found = found.filter(commune=_commune(query.commune))
+    found = _in_place(found, query)
     if query.status:
         found = found.filter(status=query.status)
     return _page(found, query, _referral)
@@ -1063,8 +1093,7 @@ def report_list(request, query: Query[schemas.ReportQuery]):
         found = found.filter(reported_at__lt=high)
     if query.service:
         found = found.filter(service_id=query.service)
-    if query.commune:
-        found = found.filter(commune=_commune(query.commune))
+    found = _in_place(found, query)
     if query.status:
         found = found.filter(status=query.status)
     if query.category:
@@ -1210,8 +1239,7 @@ def observation_list(request, query: Query[schemas.ObservationQuery]):
         found = found.filter(observed_on__lte=query.end)
     if query.service:
         found = found.filter(service_id=query.service)
-    if query.commune:
-        found = found.filter(sector=_commune(query.commune))
+    found = _in_place(found, query, "sector")
     if query.level:
         found = found.filter(level=query.level)
     return _page(found, query, _observation)
@@ -1305,8 +1333,7 @@ def collective_action_list(request, query: Query[schemas.CollectiveActionQuery])
         found = found.filter(held_on__lte=query.end)
     if query.service:
         found = found.filter(service_id=query.service)
-    if query.commune:
-        found = found.filter(commune=_commune(query.commune))
+    found = _in_place(found, query)
     if query.kind:
         found = found.filter(kind=query.kind)
     return _page(found, query, _collective_action)
@@ -1423,8 +1450,7 @@ def shift_list(request, query: Query[schemas.ShiftQuery]):
         found = found.filter(starts_at__lt=high)
     if query.service:
         found = found.filter(service_id=query.service)
-    if query.commune:
-        found = found.filter(commune=_commune(query.commune))
+    found = _in_place(found, query)
     if query.kind:
         found = found.filter(kind=query.kind)
     return _page(found, query, _shift)
@@ -1691,15 +1717,7 @@ def _period(query: schemas.IndicatorQuery) -> dashboards.Period:
 def _choices(query: schemas.IndicatorQuery) -> dict:
     """What narrows the perimeter, checked: an unknown code or place is an error, never a
     silently ignored filter."""
-    if query.commune and query.territory:
-        raise ApiError.invalid("territory", "Indiquez une commune ou un territoire, pas les deux.")
-    territory = None
-    if query.commune:
-        territory = _commune(query.commune)
-    elif query.territory:
-        territory = Territory.objects.defer("geometry").filter(pk=query.territory).first()
-        if territory is None:
-            raise ApiError.invalid("territory", f"Territoire inconnu : {query.territory}.")
+    territory = _asked_place(query)
     for field, model, code in (
         ("domain", Domain, query.domain),
         ("activity_type", ActivityType, query.activity_type),

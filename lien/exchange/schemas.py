@@ -88,6 +88,11 @@ class PeriodQuery(PageQuery):
     end: FilterDate | None = Field(None, description="Jusqu'à ce jour inclus (AAAA-MM-JJ).")
     service: uuid.UUID | None = Field(None, description="Identifiant d'un dispositif.")
     commune: InseeCode | None = Field(None, description="Code INSEE d'une commune.")
+    territory: int | None = Field(
+        None, ge=1, le=2**62,
+        description="Identifiant d'un territoire de tout niveau (/api/territoires/) : région, "
+        "département, EPCI, commune ou QPV.",
+    )  # fmt: skip
 
 
 # --- who am I -----------------------------------------------------------------------------
@@ -197,6 +202,11 @@ class StructureOut(Schema):
 
 class StructureQuery(PageQuery):
     commune: InseeCode | None = Field(None, description="Code INSEE de la commune du siège.")
+    territory: int | None = Field(
+        None, ge=1, le=2**62,
+        description="Siège dans ce territoire (/api/territoires/) : région, "
+        "département, EPCI ou commune (celle du siège).",
+    )  # fmt: skip
 
 
 class TerritoryRef(Schema):
@@ -230,6 +240,11 @@ class ServiceQuery(PageQuery):
     start: FilterDate | None = Field(None, description="Actifs à partir de ce jour.")
     end: FilterDate | None = Field(None, description="Actifs jusqu'à ce jour.")
     commune: InseeCode | None = Field(None, description="Intervenant dans cette commune.")
+    territory: int | None = Field(
+        None, ge=1, le=2**62,
+        description="Intervenant dans ce territoire ou une partie (/api/territoires/) : région, "
+        "département, EPCI, commune ou QPV.",
+    )  # fmt: skip
 
 
 # --- interventions ------------------------------------------------------------------------

@@ -148,6 +148,33 @@ def test_pagination(world, api):
     assert beyond["results"] == [] and beyond["count"] == 2
 
 
+def test_lists_filter_by_a_territory_of_any_level(world, api):
+    t = world["territories"]
+    client = api(world["m"]["coordinator"])
+
+    def count(route, **params):
+        response = client.get(route, params)
+        assert response.status_code == 200, response.content
+        return response.json()["count"]
+
+    # A's two entries are in Roubaix (Nord, MEL), in a QPV.
+    for place, expected in (("nord", 2), ("mel", 2), ("roubaix", 2), ("qpv", 2), ("pdc", 0),
+                            ("arras", 0), ("region", 2)):  # fmt: skip
+        assert count("/api/interventions/", territory=t[place].pk) == expected, place
+    assert count("/api/structures/", territory=t["nord"].pk) >= 1
+    assert count("/api/dispositifs/", territory=t["roubaix"].pk) == 1  # covered by the MEL
+    assert count("/api/dispositifs/", territory=t["region"].pk) == 1  # works inside it
+    assert count("/api/dispositifs/", territory=t["pdc"].pk) == 0
+    # A place the records cannot have, an unknown one, or two at once: named errors.
+    cases = [("/api/structures/", {"territory": t["qpv"].pk}),
+             ("/api/interventions/", {"territory": 2**40}),
+             ("/api/interventions/", {"territory": t["nord"].pk, "commune": "59512"})]  # fmt: skip
+    for route, params in cases:
+        response = client.get(route, params)
+        assert response.status_code == 422, (route, params, response.status_code)
+        assert {e["field"] for e in response.json()["errors"]} == {"territory"}
+
+
 def test_list_queries_do_not_grow_with_rows(world, api):
     client = api(world["m"]["coordinator"])
     client.get("/api/interventions/")  # warm the token's last use
