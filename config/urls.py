@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("lien.steering.urls")),
     path("", include("lien.notifications.urls")),
     path("donnees/imports/", include("lien.exchange.imports.urls")),
+    path("donnees-ouvertes/", include("lien.exchange.opendata_urls")),
     path("api/jetons/", include("lien.exchange.urls")),
     path("exports/", include("lien.exchange.export_urls")),  # exports: the full structure export
     path("api/", include("lien.exchange.api")),

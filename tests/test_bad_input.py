@@ -781,6 +781,7 @@ OTHER_FORM_ROUTES = {
 #: Pages read by GET, and who reads them. Their filter forms get bad query strings.
 READ_ROUTES = {
     "healthz": None,
+    "opendata:open_data": None,
     "logbook_manifest": None,
     "service_worker": None,
     "home": "mediator",
@@ -843,6 +844,9 @@ GET_JOURNALED = {
 DASHBOARD_PREFIX = "indicators:dashboard"
 
 SPECIAL_ROUTES = {"logbook:sync": "mediator"}  # JSON: test_sync_*
+# A file of the published open data set, by its name (only its URL parameter is tested
+# here; publication and serving in tests/exchange/test_open_data.py).
+SPECIAL_ROUTES["opendata:open_data_file"] = None
 
 
 def app_routes() -> dict[str, str]:
@@ -872,6 +876,9 @@ def route_kwargs(name: str, route: str, world) -> dict:
             continue
         if param == "uidb64":
             kwargs[param] = "x"
+            continue
+        if param == "name":  # a file of the published open data set
+            kwargs[param] = "activite.csv"
             continue
         if param in {"pk", "uid"}:  # the object the route is named after, by pk or public uid
             kwargs[param] = getattr(objects[name.split(":")[-1].rsplit("_", 1)[0]], param)
@@ -1725,7 +1732,11 @@ def test_url_parameters_of_the_wrong_shape_are_refused(world, client):
                 kwargs = route_kwargs(name, route, world)
                 path = reverse(name, kwargs=kwargs)
                 real = str(kwargs[match["name"]])
-                path = path.replace(f"/{real}/", f"/{value}/", 1)
+                if f"/{real}/" in path:
+                    path = path.replace(f"/{real}/", f"/{value}/", 1)
+                else:  # the last part of the path (a file name)
+                    assert path.endswith(f"/{real}"), (name, path)
+                    path = path.removesuffix(real) + value
                 for method in ("get", "post"):
                     answer = getattr(client, method)(path)
                     if answer.status_code not in {400, 403, 404, 405}:

@@ -52,6 +52,8 @@ from tests.steering.factories import make_steering
 
 # Routes anyone may open, logged in or not.
 PUBLIC_ROUTES = {"healthz", "login", "logout", "account_password_reset"}
+# The published open data set: aggregates for everyone (tests/exchange/test_open_data.py).
+PUBLIC_ROUTES |= {"opendata:open_data", "opendata:open_data_file"}
 # Opened by a link whose token is the permission (tested in tests/core/test_accounts.py),
 # or ending the session the matrix runs in (every later answer would be a login redirect).
 OWN_TOKEN_OR_SESSION_ROUTES = {"account_invitation", "account_sessions_end"}

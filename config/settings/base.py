@@ -252,6 +252,9 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
 # Full structure exports (ZIP archives with nominative data): a private folder, never
 # served by the web server; see lien/exchange/exports.py.
 LIEN_EXPORT_ROOT = Path(env("LIEN_EXPORT_ROOT", str(MEDIA_ROOT / "exports")))
+# The published open data set (`manage.py export_open_data --publish`), served to anyone
+# at /donnees-ouvertes/: aggregates only, protected by small-cell suppression.
+LIEN_OPEN_DATA_ROOT = Path(env("LIEN_OPEN_DATA_ROOT", str(MEDIA_ROOT / "donnees-ouvertes")))
 
 # --- Lien --------------------------------------------------------------------------------
 # Counts below this are shown as "< N" outside the structure that owns the records.

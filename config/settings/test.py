@@ -14,6 +14,7 @@ from config.settings.base import *
 
 # Full structure exports: out of the working tree.
 LIEN_EXPORT_ROOT = Path(tempfile.gettempdir()) / "lien-test-exports"
+LIEN_OPEN_DATA_ROOT = Path(tempfile.gettempdir()) / "lien-test-open-data"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

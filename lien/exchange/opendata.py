@@ -621,3 +621,74 @@ def write(data: OpenData, directory: Path) -> list[Path]:
     for name, path in temporary.items():
         os.replace(path, directory / name)
     return [directory / name for name in contents]
+
+
+# --- publication ------------------------------------------------------------------------------
+
+#: The files of a published data set, in the order the page lists them.
+FILES = ("datapackage.json", "activite.csv", "resultats.csv", "emplois.csv")
+
+
+def default_months(today: datetime.date | None = None) -> tuple[str, str]:
+    """The last twelve whole months (for the monthly publication): ``(start, end)``."""
+    today = today or timezone.localdate()
+    end = add_months(today.replace(day=1), -1)
+    start = add_months(end, -11)
+    return f"{start:%Y-%m}", f"{end:%Y-%m}"
+
+
+def publish(data: OpenData) -> list[Path]:
+    """Replace the published data set (``LIEN_OPEN_DATA_ROOT``) by ``data``; the four files
+    change together (written beside, then renamed one by one over the old ones, the
+    description last, so that a reader never gets a description of files not yet there)."""
+    root = Path(settings.LIEN_OPEN_DATA_ROOT)
+    staged = root / ".nouveau"
+    if staged.exists():
+        for leftover in staged.iterdir():
+            leftover.unlink()
+    write(data, staged)
+    for name in (*FILES[1:], FILES[0]):
+        os.replace(staged / name, root / name)
+    staged.rmdir()
+    return [root / name for name in FILES]
+
+
+@dataclass(frozen=True)
+class Published:
+    """What /donnees-ouvertes/ shows: the description and the files' sizes."""
+
+    package: dict
+    generated_at: datetime.datetime
+    sizes: dict[str, int]
+
+    @property
+    def package_size(self) -> int:
+        return self.sizes.get(FILES[0], 0)
+
+    @property
+    def resources(self) -> list[dict]:
+        return [
+            {**resource, "size": self.sizes.get(resource["path"], 0)}
+            for resource in self.package.get("resources", [])
+        ]
+
+
+def published() -> Published | None:
+    """The published data set, or None when nothing was published (or it is incomplete)."""
+    root = Path(settings.LIEN_OPEN_DATA_ROOT)
+    try:
+        package = json.loads((root / FILES[0]).read_text(encoding="utf-8"))
+        sizes = {name: (root / name).stat().st_size for name in FILES}
+        stamp = (root / FILES[0]).stat().st_mtime
+    except (OSError, ValueError):
+        return None
+    moment = datetime.datetime.fromtimestamp(stamp, tz=datetime.UTC)
+    return Published(package, timezone.localtime(moment), sizes)
+
+
+def published_file(name: str) -> Path | None:
+    """One file of the published set, by its name; any other name is None."""
+    if name not in FILES:
+        return None
+    path = Path(settings.LIEN_OPEN_DATA_ROOT) / name
+    return path if path.is_file() else None

@@ -355,3 +355,59 @@ def test_a_small_number_of_people_hides_the_whole_jobs_line(world, tmp_path):
             assert int(row["personnes"]) >= 5
     assert rows[("59350", "cdi")]["personnes"] == "6"
     assert rows[("59350", "cdi")]["etp"] == "3.00" and rows[("59350", "cdi")]["postes"] == "3"
+
+
+def test_published_set_is_served_to_anyone_and_replaced_whole(world, tmp_path, client, settings):
+    """`--publish` (default period: the last twelve whole months, which hold the world's
+    month) puts the set on /donnees-ouvertes/ for anyone, without an account."""
+    settings.LIEN_OPEN_DATA_ROOT = tmp_path / "publie"
+    page = client.get("/donnees-ouvertes/")
+    assert page.status_code == 200 and "Aucun jeu de données" in page.content.decode()
+    assert client.get("/donnees-ouvertes/activite.csv").status_code == 404
+    out = io.StringIO()
+    call_command("export_open_data", "--publish", stdout=out)
+    assert "publiées" in out.getvalue()
+    page = client.get("/donnees-ouvertes/").content.decode()
+    month = _month()
+    assert f"{month:%Y-%m}" >= opendata_start(page)
+    for name in ("activite.csv", "resultats.csv", "emplois.csv", "datapackage.json"):
+        assert f'href="/donnees-ouvertes/{name}"' in page, name
+    assert 'rel="license"' in page and "Licence Ouverte" in page
+    response = client.get("/donnees-ouvertes/activite.csv")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Access-Control-Allow-Origin"] == "*"
+    rows = served_rows(client, "activite.csv")
+    assert rows[0][:2] == ["mois", "code_insee"]
+    assert {r[1] for r in rows[1:]} >= {"59", "62"} and SECRET_NAME not in repr(rows)
+    package = json.loads(b"".join(client.get("/donnees-ouvertes/datapackage.json")
+                                  .streaming_content))  # fmt: skip
+    assert package["profile"] == "tabular-data-package"
+    # Publishing again replaces the four files together; nothing else is ever served.
+    call_command("export_open_data", "--publish", "--level", "commune", stdout=io.StringIO())
+    assert "59350" in {r[1] for r in served_rows(client, "activite.csv")[1:]}
+    assert sorted(p.name for p in settings.LIEN_OPEN_DATA_ROOT.iterdir()) == sorted(
+        ["activite.csv", "resultats.csv", "emplois.csv", "datapackage.json"]
+    )
+    for name in ("settings.py", "..%2Fsettings.py", ".nouveau", "datapackage.JSON"):
+        assert client.get(f"/donnees-ouvertes/{name}").status_code == 404, name
+    assert client.post("/donnees-ouvertes/").status_code == 405
+
+
+def served_rows(client, name: str) -> list[list[str]]:
+    body = b"".join(client.get(f"/donnees-ouvertes/{name}").streaming_content)
+    return list(csv.reader(io.StringIO(body.decode("utf-8"))))
+
+
+def opendata_start(page: str) -> str:
+    """The first month of the period the page shows ("AAAA-MM – AAAA-MM")."""
+    found = re.search(r"(\d{4}-\d{2}) – (\d{4}-\d{2})", page)
+    assert found, page
+    return found[1]
+
+
+def test_publish_and_output_are_exclusive(world, tmp_path):
+    with pytest.raises(CommandError):
+        call_command("export_open_data", "--publish", "--output", str(tmp_path / "x"))
+    with pytest.raises(CommandError):
+        call_command("export_open_data")
