@@ -4,6 +4,7 @@ reason until the person rephrases it or ticks the confirmation."""
 
 from django import forms
 from django.db.models import Q
+from django.utils import timezone
 
 from lien.core.forms import ModelMultipleChoiceField, ScreenedForm
 from lien.core.screening import screen
@@ -21,7 +22,12 @@ from lien.followup.models import (
     Situation,
     SituationKind,
 )
-from lien.logbook.forms import TerritoryCodeField, local_territories, structure_members
+from lien.logbook.forms import (
+    InterventionForm,
+    TerritoryCodeField,
+    local_territories,
+    structure_members,
+)
 from lien.logbook.models import Intervention
 from lien.referentiel.models import Domain, Outcome, PlaceType, RequestTheme, SituationCategory
 from lien.structures.forms import DateInput
@@ -241,6 +247,38 @@ class MeetingForm(ScreenedForm):
     note = forms.CharField(
         label="Remarque", max_length=280, required=False, validators=[reject_markup]
     )
+
+
+#: The activity a follow-up's meeting is logged as, by kind of follow-up.
+MEETING_ACTIVITY = {"deferred": "gestion-conflits", "rights": "mise-en-relation"}
+
+
+def meeting_entry(situation, data: dict, *, structure, author) -> InterventionForm:
+    """The logbook entry of a follow-up's meeting (`MeetingForm`'s cleaned data), bound to
+    the entry page's own form: the meeting counts in the indicators like any intervention,
+    under the same rules. Its place, domain and category are the follow-up's."""
+    activity = MEETING_ACTIVITY[situation.kind]
+    payload = {
+        "service": str(situation.service_id),
+        "started_at": timezone.localtime(data["started_at"]).strftime("%Y-%m-%dT%H:%M"),
+        "duration_minutes": data["duration_minutes"],
+        "commune": situation.commune.code,
+        "qpv": situation.qpv.code if situation.qpv_id else "",
+        "place_type": "",
+        "activity_type": activity,
+        "domain": situation.domain.code,
+        "situation_category": situation.category.code if situation.category_id else "",
+        "origin": "resident",
+        "timing": "deferred" if activity == "gestion-conflits" else "",
+        "form": data["form"] if activity == "gestion-conflits" else "",
+        "people_met": data["people_met"],
+        "outcome": data["outcome"].code if data["outcome"] else "",
+        "emergency_handoff": "",
+        "mediators": [],
+        "note": data.get("note") or "",
+        "note_confirmed": data.get("text_confirmed"),
+    }
+    return InterventionForm.from_payload(payload, structure=structure, author=author)
 
 
 # --- referrals ------------------------------------------------------------------------------

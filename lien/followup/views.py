@@ -37,7 +37,6 @@ from lien.followup.models import (
     TechnicalReport,
 )
 from lien.followup.routing import likely_duplicates
-from lien.logbook.forms import InterventionForm
 from lien.territories.models import Territory
 
 STRUCTURE = (Role.MEDIATOR, Role.COORDINATOR)
@@ -333,9 +332,6 @@ def situation_agreement(request, pk):
     return _back_to(situation, "#accords")
 
 
-MEETING_ACTIVITY = {"deferred": "gestion-conflits", "rights": "mise-en-relation"}
-
-
 @require_POST
 @role_required(*STRUCTURE)
 def situation_meeting(request, pk):
@@ -344,30 +340,8 @@ def situation_meeting(request, pk):
     if not form.is_valid():
         _flash_errors(request, form)
         return _back_to(situation, "#rencontres")
-    data = form.cleaned_data
-    activity = MEETING_ACTIVITY[situation.kind]
-    payload = {
-        "service": str(situation.service_id),
-        "started_at": timezone.localtime(data["started_at"]).strftime("%Y-%m-%dT%H:%M"),
-        "duration_minutes": data["duration_minutes"],
-        "commune": situation.commune.code,
-        "qpv": situation.qpv.code if situation.qpv_id else "",
-        "place_type": "",
-        "activity_type": activity,
-        "domain": situation.domain.code,
-        "situation_category": situation.category.code if situation.category_id else "",
-        "origin": "resident",
-        "timing": "deferred" if activity == "gestion-conflits" else "",
-        "form": data["form"] if activity == "gestion-conflits" else "",
-        "people_met": data["people_met"],
-        "outcome": data["outcome"].code if data["outcome"] else "",
-        "emergency_handoff": "",
-        "mediators": [],
-        "note": data.get("note") or "",
-        "note_confirmed": data.get("text_confirmed"),
-    }
-    entry = InterventionForm.from_payload(
-        payload, structure=request.membership.structure, author=request.user
+    entry = forms.meeting_entry(
+        situation, form.cleaned_data, structure=request.membership.structure, author=request.user
     )
     if not entry.is_valid():
         for field, errors in entry.errors.items():
