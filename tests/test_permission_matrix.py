@@ -699,6 +699,12 @@ API_WRITE_BODIES = {
         "review_on": "2026-02-05",
     },
     ("post", "/api/suivis/{situation_id}/accords/{agreement_uid}/bilan/"): {"held": False},
+    ("post", "/api/suivis/{situation_id}/rencontres/"): {
+        "started_at": "2026-01-05T10:00",
+        "duration_minutes": 30,
+        "form": "shuttle",
+        "people_met": 2,
+    },
     ("post", "/api/orientations/{referral_id}/reponse/"): {"status": "accepted"},
     ("post", "/api/signalements/{report_id}/transmission/"): {"organisation": str(uuid.uuid4())},
     ("post", "/api/signalements/{report_id}/reponse/"): {"status": "acknowledged"},

@@ -913,6 +913,40 @@ def next_step_done(request, situation_id: uuid.UUID, nextstep_uid: uuid.UUID):
 
 
 @followup.get(
+    "/suivis/{situation_id}/rencontres/",
+    response={200: list[schemas.InterventionOut], **DETAIL_ERRORS},
+    url_name="situation_meetings",
+)
+def meeting_list(request, situation_id: uuid.UUID):
+    """Les rencontres du suivi : les interventions du journal de bord qui lui sont liées."""
+    situation = _situation_by_id(request, situation_id)
+    found = _interventions(request).filter(situation_meeting__situation=situation)
+    return [_intervention(i) for i in found]
+
+
+@followup.post(
+    "/suivis/{situation_id}/rencontres/",
+    response={201: schemas.InterventionOut, **DETAIL_ERRORS},
+    url_name="situation_meeting_create",
+    auth=WRITE,
+)
+def meeting_create(request, situation_id: uuid.UUID, payload: schemas.MeetingIn):
+    """Noter une rencontre (navette, table ronde, entretien) : une intervention du journal de
+    bord au lieu, au domaine et à la situation du suivi, avec les règles de la saisie."""
+    situation = _situation_by_id(request, situation_id)
+    form = _valid(api_forms.bind(api_forms.MeetingForm, _body(payload)))
+    entry = followup_forms.meeting_entry(
+        situation, form.cleaned_data, structure=request.membership.structure, author=request.user
+    )
+    if not entry.is_valid():
+        raise _invalid(entry)
+    intervention = followup_services.meeting_log(
+        actor=request.membership, situation=situation, form_data=entry.intervention_data()
+    )
+    return Status(201, _intervention(_interventions(request).get(pk=intervention.pk)))
+
+
+@followup.get(
     "/suivis/{situation_id}/accords/",
     response={200: list[schemas.AgreementOut], **DETAIL_ERRORS},
     url_name="situation_agreements",

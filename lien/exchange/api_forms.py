@@ -41,6 +41,10 @@ class CloseSituationForm(followup_forms.CloseSituationForm):
     outcome = CodeChoiceField(Outcome.objects.active(), label="Issue")
 
 
+class MeetingForm(followup_forms.MeetingForm):
+    outcome = CodeChoiceField(Outcome.objects.active(), label="Issue", required=False)
+
+
 class ReferralForm(followup_forms.ReferralForm):
     theme = CodeChoiceField(RequestTheme.objects.active(), label="Thème")
 

@@ -580,6 +580,18 @@ class AgreementIn(TextConfirmIn):
     review_on: FilterDate = Field(description="Date à laquelle vérifier s'il a tenu.")
 
 
+class MeetingIn(TextConfirmIn):
+    """A meeting of the follow-up (shuttle, round table, interview), logged in the logbook
+    as an intervention at the follow-up's place, domain and category."""
+
+    started_at: Text = text(16, "Date et heure locales, AAAA-MM-JJTHH:MM.")
+    duration_minutes: int = Field(ge=-(2**31), le=2**31, description="1 à 600 minutes.")
+    form: Literal["shuttle", "round_table", "individual"]
+    people_met: int = Field(ge=-(2**31), le=2**31, description="Personnes présentes, 1 à 500.")
+    outcome: Text | None = text(60, "Code de l'issue de la rencontre.", None)
+    note: Text | None = text(280, "Remarque, sans nom.", None)
+
+
 class AgreementReviewIn(WriteIn):
     held: bool = Field(description="L'accord a-t-il tenu ?")
 

@@ -37,6 +37,8 @@ EXPECTED = {
     ("get", "/api/suivis/{situation_id}/accords/"),
     ("post", "/api/suivis/{situation_id}/accords/"),
     ("post", "/api/suivis/{situation_id}/accords/{agreement_uid}/bilan/"),
+    ("get", "/api/suivis/{situation_id}/rencontres/"),
+    ("post", "/api/suivis/{situation_id}/rencontres/"),
     ("post", "/api/orientations/"),
     ("post", "/api/orientations/{referral_id}/reponse/"),
     ("get", "/api/signalements/"),

@@ -156,6 +156,41 @@ def test_next_steps_and_agreements_follow_the_situation(world, api):
     assert api(world["m"]["funder"]).get(f"{base}/etapes/").status_code == 403
 
 
+def test_a_meeting_of_the_situation_is_logged_as_an_intervention(world, api):
+    from lien.followup.models import SituationMeeting
+
+    situation = world["followup_a"]["situation"]
+    base = f"/api/suivis/{situation.pk}/rencontres/"
+    client = api(world["m"]["mediator"], "write")
+    when = (timezone.localtime() - datetime.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    body = {"started_at": when, "duration_minutes": 45, "form": "round_table",
+            "people_met": 4, "outcome": "accord-obtenu", "note": "Table ronde"}  # fmt: skip
+    response = client.post(base, body)
+    assert response.status_code == 201, response.content
+    logged = response.json()
+    assert (logged["commune"], logged["domain"]) == (situation.commune.code, situation.domain.code)
+    assert (logged["form"], logged["people_met"]) == ("round_table", 4)
+    assert logged["outcome"] == "accord-obtenu"
+    assert SituationMeeting.objects.filter(situation=situation,
+                                           intervention_id=logged["id"]).exists()  # fmt: skip
+    assert [m["id"] for m in client.get(base).json()] == [logged["id"]]
+    # The entry page's rules, each naming its field; a flagged note needs the confirmation.
+    cases = {
+        "outcome": {**body, "outcome": "inconnue"},
+        "duration_minutes": {**body, "duration_minutes": 0},
+        "started_at": {**body, "started_at": "05/01/2026"},
+        "note": {**body, "note": "Mme Durand malade, 06 12 34 56 78"},
+    }
+    for field, bad in cases.items():
+        answer = client.post(base, bad)
+        assert answer.status_code == 422 and field in fields(answer), (field, answer.json())
+    assert client.post(base, {**cases["note"], "text_confirmed": True}).status_code == 201
+    # A closed follow-up takes no more meeting.
+    client.post(f"/api/suivis/{situation.pk}/cloture/", {"outcome": "apaise-resolu"})
+    closed = client.post(base, body)
+    assert "clos" in assert_error_shape(closed, 422)["errors"][0]["message"]
+
+
 # --- referrals --------------------------------------------------------------------------------
 
 
