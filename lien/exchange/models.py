@@ -111,6 +111,7 @@ class ImportKind(models.TextChoices):
     PARTNERS = "partners", _("Partenaires")
     POSTS = "posts", _("Postes")
     CONTRACTS = "contracts", _("Contrats (et personnes employées)")
+    SERVICES = "services", _("Dispositifs")
     STRUCTURES = "structures", _("Structures (administration)")
 
 

@@ -504,6 +504,50 @@ def test_an_import_left_unfinished_past_its_retention_must_be_uploaded_again(pla
     assert counts() == before
 
 
+def test_services_import_with_domains_territories_and_commissioning_bodies(place):
+    from lien.structures.models import Organisation, OrganisationKind, Service
+
+    city = Organisation.objects.create(name="Ville de Roubaix", kind=OrganisationKind.FUNDER)
+    Organisation.objects.create(name="CAF du Nord", kind=OrganisationKind.PARTNER)
+    head = "nom;domaines;territoires;commanditaires;stade;début;fin;objectifs"
+    good = [head,
+            "Médiation scolaire;milieu-scolaire;59512|59350;Ville de Roubaix;Développement;"
+            "01/09/2024;;Apaiser les abords des collèges",
+            "Médiation transports;Transports en commun | espaces-publics;mel;;;2025-01-01;"
+            "2025-12-31;"]  # fmt: skip
+    bad = [head,
+           "Médiation de proximité;habitat-social;;;;2024-01-01;;",  # the structure has it
+           "Sans domaine;;;;;2024-01-01;;",
+           "Mauvais lieux;habitat-social;99999|59512|ZZ;CAF du Nord;;2024-01-01;;",
+           "À l'envers;habitat-social;;;;2025-06-01;2025-01-01;",
+           "Notes;habitat-social;;;;2025-01-01;;Appeler Mme Durand au 06 12 34 56 78"]  # fmt: skip
+    before = counts()
+    job = run_import(place, csv_bytes(bad), kind=ImportKind.SERVICES)
+    assert job.state == ImportState.REJECTED and counts() == before
+    reasons = {(r["line"], r["column"]): r["reason"] for r in job.rejects_preview}
+    assert "existe déjà" in reasons[(2, "A")]
+    assert reasons[(3, "B")] == "valeur obligatoire manquante"
+    assert reasons[(4, "C")] == "territoire inconnu·e : « 99999 », « ZZ »"
+    assert "commanditaire inconnu·e : « CAF du Nord »" in reasons[(4, "D")]
+    assert "la fin précède le début" in reasons[(5, "G")]
+    assert job.rows_flagged == 1  # the objectives name someone: to confirm, not refused
+    # The mel code: the test's EPCI.
+    mel = place["territories"]["mel"].code
+    job = run_import(place, csv_bytes([line.replace(";mel;", f";{mel};") for line in good]),
+                     kind=ImportKind.SERVICES)  # fmt: skip
+    assert job.state == ImportState.DONE, job.rejects_preview
+    school = Service.objects.get(structure=place["structure"], name="Médiation scolaire")
+    assert {d.code for d in school.domains.all()} == {"milieu-scolaire"}
+    assert {t.code for t in school.territories.all()} == {"59512", "59350"}
+    assert list(school.commissioning_bodies.all()) == [city]
+    assert (school.stage.code, str(school.starts_on), school.ends_on) == (
+        "developpement", "2024-09-01", None)  # fmt: skip
+    transport = Service.objects.get(structure=place["structure"], name="Médiation transports")
+    assert {d.code for d in transport.domains.all()} == {"transports", "espaces-publics"}
+    assert transport.stage.code == "demarrage"  # the default
+    assert [t.code for t in transport.territories.all()] == [mel]
+
+
 def test_structures_import_is_for_administrators(place):
     admin = make_membership(Role.ADMIN)
     content = csv_bytes([

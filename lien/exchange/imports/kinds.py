@@ -708,6 +708,138 @@ class StructureImporter(Importer):
         return {self.key(r) for r in records} & self.known
 
 
+# --- services ---------------------------------------------------------------------------------
+
+
+def _many(lookup: "f.Lookup"):
+    """A cell listing several items (separated by « | » or « ; »): their values, each
+    unknown one named."""
+
+    def parse(value: str) -> tuple:
+        found, unknown = [], []
+        for part in value.replace("|", ";").split(";"):
+            part = part.strip()
+            if not part:
+                continue
+            try:
+                found.append(lookup(part))
+            except CellError:
+                unknown.append(f"« {part} »")
+        if unknown:
+            raise CellError(f"{lookup.what} inconnu·e : {', '.join(unknown)}")
+        return tuple(dict.fromkeys(found))
+
+    return parse
+
+
+class ServiceImporter(Importer):
+    """The structure's services (dispositifs), with their domains, territories and
+    commissioning bodies; a name already used in the structure is a duplicate."""
+
+    kind = ImportKind.SERVICES
+    noun = "dispositifs"
+    screened_fields = ("objectives",)
+    columns = [
+        Column("name", "Nom du dispositif", True, "200 caractères au plus",
+               ("dispositif", "nom", "service")),
+        Column("domains", "Domaines", True,
+               "Codes ou libellés du référentiel, séparés par « | » ou « ; »",
+               ("domaine", "domaines d intervention")),
+        Column("territories", "Territoires", False,
+               "Codes INSEE de communes, SIREN d'EPCI ou numéros de département, séparés "
+               "par « | » ou « ; »", ("territoire", "communes", "zone")),
+        Column("commissioning_bodies", "Commanditaires", False,
+               "Noms d'organismes financeurs déjà dans Lien, séparés par « | » ou « ; »",
+               ("commanditaire", "financeurs", "financeur")),
+        Column("stage", "Stade du projet", False,
+               "montage, démarrage, développement, pérennisation ; démarrage par défaut",
+               ("stade", "etape")),
+        Column("starts_on", "Début", True, "AAAA-MM-JJ ou JJ/MM/AAAA",
+               ("date de debut", "debut")),
+        Column("ends_on", "Fin", False, "Vide pour un dispositif sans terme",
+               ("date de fin", "fin")),
+        Column("objectives", "Objectifs", False, "2 000 caractères au plus, sans nom",
+               ("objectif",)),
+    ]  # fmt: skip
+    key_fields = ("name_key",)
+    #: A service may be planned to end up to this far ahead.
+    FUTURE = datetime.timedelta(days=10 * 366)
+
+    def __init__(self, job):
+        super().__init__(job)
+        self.domains = f.reference_lookup(ref.Domain, what="domaine")
+        levels = (Level.COMMUNE, Level.EPCI, Level.DEPARTEMENT)
+        self.territories = f.Lookup(
+            (
+                ((code,), pk)
+                for pk, code in Territory.objects.filter(level__in=levels).values_list("pk", "code")
+            ),
+            what="territoire",
+        )
+        self.bodies = f.Lookup(
+            (
+                ((name,), pk)
+                for pk, name in Organisation.objects.funders()
+                .filter(is_active=True)
+                .values_list("pk", "name")
+            ),
+            what="commanditaire",
+        )
+        self.stages = f.reference_lookup(ref.ProjectStage, what="stade du projet")
+        default = ref.ProjectStage.objects.filter(code="demarrage").first()
+        self.default_stage = default.pk if default else None
+        self.known = {
+            (f.lookup_key(name),)
+            for name in Service.objects.filter(structure=self.structure).values_list(
+                "name", flat=True
+            )
+        }
+
+    def build(self, values):
+        later = timezone.localdate() + self.FUTURE
+        record = SimpleNamespace(
+            id=uuid.uuid4(),
+            structure_id=self.structure.pk,
+            name=self.cell(values, "name", lambda v: f.text(v, max_length=200), ""),
+            domain_ids=self.cell(values, "domains", _many(self.domains), ()),
+            territory_ids=self.cell(values, "territories", _many(self.territories), ()),
+            body_ids=self.cell(values, "commissioning_bodies", _many(self.bodies), ()),
+            stage_id=self.cell(values, "stage", self.stages, self.default_stage),
+            starts_on=self.cell(values, "starts_on", lambda v: f.date(v, latest=later)),
+            ends_on=self.cell(values, "ends_on", lambda v: f.date(v, latest=later)),
+            objectives=self.cell(values, "objectives", lambda v: f.text(v, max_length=2000), ""),
+        )
+        if record.stage_id is None and not values.get("stage"):
+            self.refuse("stage", "", "aucun stade « démarrage » dans le référentiel : indiquez-le")
+        if record.starts_on and record.ends_on and record.ends_on < record.starts_on:
+            self.refuse("ends_on", values.get("ends_on", ""), "la fin précède le début")
+        record.name_key = f.lookup_key(record.name)
+        return record
+
+    def existing(self, records):
+        return {self.key(r) for r in records} & self.known
+
+    def write(self, records):
+        fields = ("id", "structure_id", "name", "stage_id", "starts_on", "ends_on", "objectives")
+        Service.objects.bulk_create(
+            [Service(**{name: getattr(r, name) for name in fields}) for r in records]
+        )
+        for relation, attribute, column in (
+            (Service.domains, "domain_ids", "domain_id"),
+            (Service.territories, "territory_ids", "territory_id"),
+            (Service.commissioning_bodies, "body_ids", "organisation_id"),
+        ):
+            through = relation.through
+            through.objects.bulk_create(
+                [
+                    through(service_id=r.id, **{column: value})
+                    for r in records
+                    for value in getattr(r, attribute)
+                ]
+            )
+        self.created += len(records)
+
+
 IMPORTERS: dict[str, type[Importer]] = {
     cls.kind: cls
     for cls in (
@@ -715,6 +847,7 @@ IMPORTERS: dict[str, type[Importer]] = {
         PartnerImporter,
         PostImporter,
         ContractImporter,
+        ServiceImporter,
         StructureImporter,
     )
 }
@@ -725,5 +858,6 @@ KEY_COLUMN = {
     ImportKind.PARTNERS: "name",
     ImportKind.POSTS: "title",
     ImportKind.CONTRACTS: "starts_on",
+    ImportKind.SERVICES: "name",
     ImportKind.STRUCTURES: "siret",
 }
