@@ -147,6 +147,11 @@ class Post(models.Model):
         _("état"), max_length=10, choices=PostStatus.choices, default=PostStatus.OPEN
     )
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    # The end of funding the coordination was last warned about (once per end date: a new
+    # line that moves the end makes a later warning possible).
+    funding_alert_for = models.DateField(
+        _("alerte de financement envoyée pour le"), null=True, blank=True, editable=False
+    )
 
     objects = PostQuerySet.as_manager()
 

@@ -10,11 +10,14 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
 
 from lien.core import audit
-from lien.core.models import AuditAction, Membership
+from lien.core.models import AuditAction, Membership, Role, User
 from lien.core.permissions import require_manage_structure
 from lien.jobs.models import (
     Contract,
@@ -25,6 +28,8 @@ from lien.jobs.models import (
     PracticeReview,
     Training,
 )
+from lien.jobs.queries import posts_with_funding_ending
+from lien.notifications.services import notify
 from lien.structures.models import Structure
 
 HUNDRED = Decimal("100")
@@ -341,3 +346,41 @@ def practice_review_update(
         review.attendees.set(_check_attendees(review.structure, attendees))
     _journal_update(actor, review, before, structure_id=review.structure_id)
     return review
+
+
+# --- funding alerts ---------------------------------------------------------------------------
+
+
+def funding_alerts_notify(*, today=None) -> int:
+    """Warn each structure's coordination, once per post and end date, of the posts whose
+    funding ends within `LIEN_FUNDING_ALERT_MONTHS` with nothing to take over (the alert
+    of the jobs page, brought to them: in Lien and by e-mail). Returns the posts warned."""
+    today = today or timezone.localdate()
+    months = settings.LIEN_FUNDING_ALERT_MONTHS
+    active = Structure.objects.filter(is_active=True).values("pk")
+    count = 0
+    for post in posts_with_funding_ending(active, today, months).select_related("structure"):
+        if post.funding_alert_for == post.funding_ends_on:
+            continue
+        coordination = User.objects.filter(
+            is_active=True,
+            memberships__structure_id=post.structure_id,
+            memberships__is_active=True,
+            memberships__role=Role.COORDINATOR,
+        ).distinct()
+        with transaction.atomic():
+            Post.objects.filter(pk=post.pk).update(funding_alert_for=post.funding_ends_on)
+            notify(
+                recipients=coordination,
+                kind="funding_ending",
+                title=f"Financement d'un poste à renouveler : {post.title}",
+                body=(
+                    f"Le financement du poste « {post.title} » se termine le "
+                    f"{post.funding_ends_on:%d/%m/%Y} et aucune ligne ne prend le relais. "
+                    "Pour que l'emploi dure, cherchez dès maintenant un financement "
+                    "(pérennisation)."
+                ),
+                url=reverse("jobs:post_detail", args=[post.pk]),
+            )
+        count += 1
+    return count

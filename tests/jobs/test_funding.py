@@ -2,6 +2,7 @@
 line to take over."""
 
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
@@ -215,3 +216,35 @@ def test_a_post_is_listed_once_with_its_earliest_unreplaced_end(jobs, alert_post
     # after its own end: the earliest end is April's only if not replaced — it is, by the
     # landlord's line, so the alert is for the end of August.
     assert found.funding_ends_on == D(2026, 8, 31)
+
+
+def test_the_coordination_is_warned_once_per_end_of_funding(jobs, alert_post):
+    from django.core.management import call_command
+
+    from lien.jobs.services import funding_alerts_notify
+    from lien.notifications.models import Notification
+
+    line = make_funding(alert_post, jobs["city"], starts_on=D(2025, 1, 1), ends_on=D(2026, 5, 31))
+    other = make_post(jobs["service_b"], title="Poste de B")
+    make_funding(other, jobs["landlord"], starts_on=D(2025, 1, 1), ends_on=D(2026, 5, 31))
+    before = {p.pk for p in alerts(jobs)}
+    assert funding_alerts_notify(today=TODAY) == 2  # A's and B's posts, each to its own
+    warned = Notification.objects.filter(kind="funding_ending")
+    mine = warned.get(recipient=jobs["coordinator"].user)
+    assert "Poste financé" in mine.title and "31/05/2026" in mine.body
+    assert mine.url == f"/emplois/postes/{alert_post.pk}/"
+    assert not warned.filter(recipient=jobs["mediator"].user).exists()  # coordination only
+    assert "Poste de B" not in " ".join(
+        warned.filter(recipient=jobs["coordinator"].user).values_list("title", flat=True)
+    )
+    # Once per end date: the next day's run says nothing again.
+    assert funding_alerts_notify(today=TODAY + datetime.timedelta(days=1)) == 0
+    # A line that moves the end (with a gap) makes a new warning due for the new date.
+    line.ends_on = D(2026, 6, 30)
+    line.save()
+    assert funding_alerts_notify(today=TODAY + datetime.timedelta(days=2)) == 1
+    assert warned.filter(recipient=jobs["coordinator"].user).count() == 2
+    assert {p.pk for p in alerts(jobs)} == before  # the page's list is the same query
+    out = io.StringIO()
+    call_command("jobs_daily", stdout=out)
+    assert "Alertes de financement envoyées" in out.getvalue()
