@@ -35,6 +35,7 @@ demo: migrate pdf-deps
 	$(MANAGE) load_territories --geojson $(OUTLINES)-region.geojson --level region
 	$(MANAGE) demo --scale $(SCALE)
 	$(MANAGE) export_open_data --publish
+	$(MANAGE) jobs_daily
 	@echo "Les e-mails de la démonstration (console) s'écrivent dans demo-emails.log."
 	$(MANAGE) db_worker --no-reload > demo-emails.log 2>&1 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
