@@ -782,6 +782,7 @@ OTHER_FORM_ROUTES = {
 READ_ROUTES = {
     "healthz": None,
     "opendata:open_data": None,
+    "imports:import_template": "coordinator",
     "logbook_manifest": None,
     "service_worker": None,
     "home": "mediator",

@@ -628,6 +628,31 @@ def test_pages_walk_through_upload_mapping_dry_run_and_commit(place, client):
     assert "3 enregistrements créés" in partial.content.decode()
 
 
+def test_a_template_file_names_every_column_and_imports_as_it_is_filled(place, client):
+    from lien.exchange.imports.kinds import IMPORTERS
+
+    client.force_login(place["coordinator"].user)
+    page = client.get(reverse("imports:import_list")).content.decode()
+    url = reverse("imports:import_template")
+    assert f'href="{url}?type=interventions"' in page
+    response = client.get(url, {"type": "interventions"})
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    header = body.splitlines()[0].split(";")
+    assert header == [c.label for c in IMPORTERS["interventions"].columns]
+    assert len(body.splitlines()) == 1  # nothing but the header
+    # Filled in, it maps itself entirely and goes through.
+    values = {"Date": "2025-03-04", "Commune (code INSEE)": "59512",
+              "Activité": "veille-sociale", "Domaine": "habitat-social"}  # fmt: skip
+    line = ";".join(values.get(label, "") for label in header)
+    job = run_import(place, csv_bytes([";".join(header), line]))
+    assert set(job.mapping) == {c.name for c in IMPORTERS["interventions"].columns}
+    assert job.state == ImportState.DONE, job.rejects_preview
+    # Structures are for administrators; an unknown type is a 404, not an error.
+    assert client.get(url, {"type": "structures"}).status_code == 404
+    assert client.get(url, {"type": "inconnu"}).status_code == 404
+
+
 def test_running_job_shows_a_polled_progress_bar(place, client):
     job = services.import_job_create(
         actor=place["coordinator"], kind=ImportKind.INTERVENTIONS,

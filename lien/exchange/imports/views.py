@@ -15,7 +15,12 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from lien.core.models import Role
 from lien.core.permissions import role_required
-from lien.core.tabular import export_format, export_list, querystring_for_export
+from lien.core.tabular import (
+    export_format,
+    export_list,
+    querystring_for_export,
+    tabular_response,
+)
 from lien.exchange.imports import exports, services
 from lien.exchange.imports.forms import ImportMappingForm, ImportUploadForm
 from lien.exchange.imports.kinds import IMPORTERS
@@ -151,3 +156,22 @@ def import_report(request, pk):
     )
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@require_safe
+@role_required(*IMPORTERS_ROLES)
+def import_template(request):
+    """An empty file to fill for one kind of import (`?type=`, the first one the user may
+    import by default): its header line names every column the import knows, in the words
+    the mapping step recognises (CSV for Excel)."""
+    kinds = dict(services.kinds_for(request.membership))
+    kind = request.GET.get("type") or next(iter(kinds), "")
+    if kind not in kinds:
+        raise Http404(_("Type d'import inconnu."))
+    columns = IMPORTERS[kind].columns
+    return tabular_response(
+        name=f"modele-import-{kind}",
+        headers=[column.label for column in columns],
+        rows=[],
+        fmt="csv",
+    )
