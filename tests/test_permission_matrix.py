@@ -353,6 +353,13 @@ def is_refusal(response) -> bool:
     return response.status_code == 302 and "login" in response.headers.get("Location", "")
 
 
+def _body_text(response) -> str:
+    """A page's text, or a download's (streamed) content."""
+    if response.streaming:
+        return b"".join(response.streaming_content).decode("utf-8", "replace")
+    return response.content.decode()
+
+
 def test_every_route_is_covered_by_the_matrix(world):
     """The enumeration finds the routes, and can fill the parameters of each of them."""
     names = {name for name, _ in app_routes()}
@@ -379,7 +386,7 @@ def test_no_role_reaches_another_structures_records(world, client, actor_key):
             if has_object and not is_refusal(response):
                 failures.append(f"{method.upper()} {path} ({name}) → {response.status_code}")
             elif not has_object and response.status_code == 200:
-                body = response.content.decode()
+                body = _body_text(response)
                 leaked = [secret for secret in world["secrets"] if secret in body]
                 if leaked:
                     failures.append(f"{method.upper()} {path} ({name}) montre {leaked}")
