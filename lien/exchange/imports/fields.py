@@ -154,6 +154,11 @@ def _zone() -> ZoneInfo:
     return _zone_cache[name]
 
 
+def parts(value: str) -> list[str]:
+    """The items of a cell that lists several, separated by « | » or « ; » (blanks dropped)."""
+    return [part.strip() for part in value.replace("|", ";").split(";") if part.strip()]
+
+
 def lookup_key(text: str) -> str:
     """Case, typographic apostrophes and repeated spaces do not matter in a code or label."""
     return " ".join(text.replace("\u2019", "'").casefold().split())

@@ -86,9 +86,13 @@ class Importer:
 
     key_fields: tuple[str, ...] = ()
 
+    #: The natural keys already in the database, loaded by `__init__` (or `existing`
+    #: overridden, when they are too many to load).
+    known: set[tuple] = frozenset()
+
     def existing(self, records: list) -> set[tuple]:
         """The keys, among `records`', of rows already in the database."""
-        raise NotImplementedError
+        return {self.key(r) for r in records} & self.known
 
     def write(self, records: list) -> None:
         type(records[0]).objects.bulk_create(records)
@@ -360,10 +364,7 @@ class _Members:
 
     def __call__(self, value: str) -> tuple:
         found, problems = set(), []
-        for part in value.replace("|", ";").split(";"):
-            part = part.strip()
-            if not part:
-                continue
+        for part in f.parts(value):
             user_id = self.by_key.get(f.lookup_key(part))
             if user_id is None:
                 problems.append(f"« {part} » n'est pas membre de la structure")
@@ -426,9 +427,6 @@ class PartnerImporter(Importer):
         )
         record.name_key = name.lower()
         return record
-
-    def existing(self, records):
-        return {self.key(r) for r in records} & self.known
 
 
 def _siret(value: str) -> str:
@@ -495,9 +493,6 @@ class PostImporter(Importer):
             rome_code=self.cell(values, "rome_code", self.romes, RomeCode.MEDIATION),
             status=self.cell(values, "status", self.statuses, PostStatus.OPEN),
         )
-
-    def existing(self, records):
-        return {self.key(r) for r in records} & self.known
 
 
 # --- contracts ---------------------------------------------------------------------------------
@@ -635,9 +630,6 @@ class ContractImporter(Importer):
                     return
             periods.append((record.starts_on, record.ends_on or datetime.date.max))
 
-    def existing(self, records):
-        return {self.key(r) for r in records} & self.known
-
     def write(self, records):
         new = {}
         for r in records:
@@ -704,9 +696,6 @@ class StructureImporter(Importer):
             address=self.cell(values, "address", lambda v: f.text(v, max_length=300), ""),
         )
 
-    def existing(self, records):
-        return {self.key(r) for r in records} & self.known
-
 
 # --- services ---------------------------------------------------------------------------------
 
@@ -717,10 +706,7 @@ def _many(lookup: "f.Lookup"):
 
     def parse(value: str) -> tuple:
         found, unknown = [], []
-        for part in value.replace("|", ";").split(";"):
-            part = part.strip()
-            if not part:
-                continue
+        for part in f.parts(value):
             try:
                 found.append(lookup(part))
             except CellError:
@@ -785,6 +771,9 @@ class ServiceImporter(Importer):
             ),
             what="commanditaire",
         )
+        self.domain_list = _many(self.domains)
+        self.territory_list = _many(self.territories)
+        self.body_list = _many(self.bodies)
         self.stages = f.reference_lookup(ref.ProjectStage, what="stade du projet")
         default = ref.ProjectStage.objects.filter(code="demarrage").first()
         self.default_stage = default.pk if default else None
@@ -801,9 +790,9 @@ class ServiceImporter(Importer):
             id=uuid.uuid4(),
             structure_id=self.structure.pk,
             name=self.cell(values, "name", lambda v: f.text(v, max_length=200), ""),
-            domain_ids=self.cell(values, "domains", _many(self.domains), ()),
-            territory_ids=self.cell(values, "territories", _many(self.territories), ()),
-            body_ids=self.cell(values, "commissioning_bodies", _many(self.bodies), ()),
+            domain_ids=self.cell(values, "domains", self.domain_list, ()),
+            territory_ids=self.cell(values, "territories", self.territory_list, ()),
+            body_ids=self.cell(values, "commissioning_bodies", self.body_list, ()),
             stage_id=self.cell(values, "stage", self.stages, self.default_stage),
             starts_on=self.cell(values, "starts_on", lambda v: f.date(v, latest=later)),
             ends_on=self.cell(values, "ends_on", lambda v: f.date(v, latest=later)),
@@ -815,9 +804,6 @@ class ServiceImporter(Importer):
             self.refuse("ends_on", values.get("ends_on", ""), "la fin précède le début")
         record.name_key = f.lookup_key(record.name)
         return record
-
-    def existing(self, records):
-        return {self.key(r) for r in records} & self.known
 
     def write(self, records):
         fields = ("id", "structure_id", "name", "stage_id", "starts_on", "ends_on", "objectives")
