@@ -49,6 +49,15 @@ class UserManager(BaseUserManager):
     def get_by_natural_key(self, username):
         return self.get(email__iexact=username)
 
+    def of_structure(self, structure_id, roles=STRUCTURE_ROLES):
+        """The active people holding an active membership of `roles` in a structure."""
+        return self.filter(
+            is_active=True,
+            memberships__structure_id=structure_id,
+            memberships__is_active=True,
+            memberships__role__in=roles,
+        ).distinct()
+
 
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who logs in. What they may do comes from their memberships."""

@@ -62,15 +62,6 @@ def _require_coordinator(actor: Membership | None, structure_id) -> Membership:
     return actor
 
 
-def structure_users(structure_id, roles=STRUCTURE_ROLES):
-    return User.objects.filter(
-        is_active=True,
-        memberships__structure_id=structure_id,
-        memberships__is_active=True,
-        memberships__role__in=roles,
-    ).distinct()
-
-
 def organisation_users(organisation_id):
     return User.objects.filter(
         is_active=True,
@@ -269,7 +260,7 @@ def party_add(*, actor: Membership, situation: Situation, role: str, label: str)
 @transaction.atomic
 def next_step_add(*, actor: Membership, situation: Situation, text: str, due_on, assignee):
     _open_situation(actor, situation)
-    if not structure_users(situation.structure_id).filter(pk=assignee.pk).exists():
+    if not User.objects.of_structure(situation.structure_id).filter(pk=assignee.pk).exists():
         raise ValidationError({"assignee": "Cette personne n'est pas de la structure."})
     step = NextStep(situation=situation, text=text, due_on=due_on, assignee=assignee)
     step.full_clean()

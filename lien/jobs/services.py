@@ -359,15 +359,10 @@ def funding_alerts_notify(*, today=None) -> int:
     months = settings.LIEN_FUNDING_ALERT_MONTHS
     active = Structure.objects.filter(is_active=True).values("pk")
     count = 0
-    for post in posts_with_funding_ending(active, today, months).select_related("structure"):
+    for post in posts_with_funding_ending(active, today, months):
         if post.funding_alert_for == post.funding_ends_on:
             continue
-        coordination = User.objects.filter(
-            is_active=True,
-            memberships__structure_id=post.structure_id,
-            memberships__is_active=True,
-            memberships__role=Role.COORDINATOR,
-        ).distinct()
+        coordination = User.objects.of_structure(post.structure_id, [Role.COORDINATOR])
         with transaction.atomic():
             Post.objects.filter(pk=post.pk).update(funding_alert_for=post.funding_ends_on)
             notify(

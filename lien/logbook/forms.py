@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 
-from lien.core.models import Role, User
+from lien.core.models import User
 from lien.core.screening import screen
 from lien.core.validators import reject_markup
 from lien.logbook.models import Form, Handoff, Intervention, Origin, Shift, Timing
@@ -220,12 +220,7 @@ def local_territories(structure: Structure) -> tuple[list[Territory], list[Terri
 
 def structure_members(structure: Structure):
     """Who can appear on an intervention of `structure`: its active mediators, coordinators."""
-    return User.objects.filter(
-        is_active=True,
-        memberships__structure=structure,
-        memberships__is_active=True,
-        memberships__role__in=[Role.MEDIATOR, Role.COORDINATOR],
-    ).distinct()
+    return User.objects.of_structure(structure.pk)
 
 
 class InterventionForm(forms.Form):
