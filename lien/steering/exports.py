@@ -1,7 +1,7 @@
 """The downloads of the steering pages: the agreements list and the job observatory."""
 
 from lien.core.tabular import Column, Table, label
-from lien.indicators.dashboards import fr_number
+from lien.steering.queries import target_row
 
 AGREEMENT_COLUMNS = [
     Column("Identifiant", lambda a: str(a.pk), 38),
@@ -50,14 +50,10 @@ def observatory_tables(observatory) -> list[Table]:
 
 def targets_table(progress) -> Table:
     """The agreement's indicator targets beside their values since it began, as displayed."""
-    rows = [
-        [t.indicator.label, f"{fr_number(t.value)} {t.indicator.unit}".strip(), shown, t.note]
-        for t, shown in progress.rows
-    ]
     return Table(
         f"Cibles d'indicateurs ({progress.label})",
         ["Indicateur", "Cible", "Valeur depuis le début", "Précision"],
-        rows,
+        [target_row(t, shown) for t, shown in progress.rows],
         (40, 14, 14, 30),
     )
 

@@ -218,6 +218,13 @@ class TargetProgress:
         return f"de {self.period.start:%m/%Y} à {self.period.end:%m/%Y}"
 
 
+def target_row(target, shown: str) -> list[str]:
+    """One line of a targets table (page download, reports): indicator, target, value
+    shown, note."""
+    unit = target.indicator.unit
+    return [target.indicator.label, f"{fr_number(target.value)} {unit}".strip(), shown, target.note]
+
+
 def indicator_shown(board: Board) -> dict[str, str]:
     """Each indicator's displayed value on an indicators board, by indicator code."""
     return {row.key: row.shown for chart in board.all_charts() for row in chart.rows}

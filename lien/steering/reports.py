@@ -12,6 +12,7 @@ import io
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.core.files.base import ContentFile
 from django.db.models import Count, Q
@@ -25,7 +26,7 @@ from lien.indicators.dashboards import Period, cell_text, fr_number
 from lien.jobs.models import Funding
 from lien.jobs.queries import JobScope, funding_by_program
 from lien.steering.models import Decision, Report, ReportKind, ReportState, SteeringMeeting
-from lien.steering.queries import indicator_shown, observatory
+from lien.steering.queries import indicator_shown, observatory, target_row
 from lien.structures.models import AfnorStatus, Service, Structure
 
 logger = logging.getLogger(__name__)
@@ -42,18 +43,22 @@ class Table:
     rows: list[list[str]]
     note: str = ""
 
-    @property
-    def aligned(self) -> list[tuple[str, bool]]:
-        """(header, right-aligned?) per column: right when every cell of it is a figure."""
+    @cached_property
+    def _right(self) -> list[bool]:
+        """Per column, whether every cell of it is a figure (read once per table)."""
         return [
-            (h, i > 0 and all(FIGURE.match(str(row[i]).strip()) for row in self.rows))
-            for i, h in enumerate(self.header)
+            i > 0 and all(FIGURE.match(str(row[i]).strip()) for row in self.rows)
+            for i in range(len(self.header))
         ]
 
     @property
+    def aligned(self) -> list[tuple[str, bool]]:
+        """(header, right-aligned?) per column: right when every cell of it is a figure."""
+        return list(zip(self.header, self._right, strict=True))
+
+    @property
     def cells(self) -> list[list[tuple[str, bool]]]:
-        right = [r for _, r in self.aligned]
-        return [[(cell, right[i]) for i, cell in enumerate(row)] for row in self.rows]
+        return [list(zip(row, self._right, strict=False)) for row in self.rows]
 
 
 @dataclass
@@ -333,10 +338,9 @@ def _targets_table(agreement, indicators: dashboards.Board) -> Table | None:
     """The agreement's indicator targets beside the values of the report's period."""
     shown = indicator_shown(indicators)
     rows = [
-        [t.indicator.label, f"{fr_number(t.value)} {t.indicator.unit}".strip(),
-         shown.get(t.indicator.code, "—"), t.note]
+        target_row(t, shown.get(t.indicator.code, "—"))
         for t in agreement.targets.select_related("indicator")
-    ]  # fmt: skip
+    ]
     if not rows:
         return None
     return Table(
