@@ -40,20 +40,21 @@ class Outcome:
         self._writer = csv.writer(self.report, delimiter=";")
         self._writer.writerow(REPORT_HEADER)
 
-    def reject(self, line: int, column: str, label: str, value: str, reason: str) -> None:
-        self._writer.writerow([line, column, label, value, reason])
-        if len(self.preview) < PREVIEW_SIZE:
-            self.preview.append(
+    def _note(self, kept: list[dict], line, column, label, value, reason, prefix="") -> None:
+        """One cell in the CSV report, and on the page while there are fewer than
+        `PREVIEW_SIZE`."""
+        self._writer.writerow([line, column, label, value, prefix + reason])
+        if len(kept) < PREVIEW_SIZE:
+            kept.append(
                 {"line": line, "column": column, "field": label, "value": value, "reason": reason}
             )
 
+    def reject(self, line: int, column: str, label: str, value: str, reason: str) -> None:
+        self._note(self.preview, line, column, label, value, reason)
+
     def flag(self, line: int, column: str, label: str, value: str, reason: str) -> None:
         """A cell kept but to be confirmed: in the report too, its reason saying so."""
-        self._writer.writerow([line, column, label, value, f"à confirmer : {reason}"])
-        if len(self.flags) < PREVIEW_SIZE:
-            self.flags.append(
-                {"line": line, "column": column, "field": label, "value": value, "reason": reason}
-            )
+        self._note(self.flags, line, column, label, value, reason, prefix="à confirmer : ")
 
 
 class RollbackImport(Exception):
