@@ -339,6 +339,6 @@ def querystring_for_export(request) -> str:
     `page_<list>` on a page with several lists), for the download and pagination links."""
     params = request.GET.copy()
     for key in list(params):
-        if key in ("export", "tableau") or key == "page" or key.startswith("page_"):
+        if key in ("export", "tableau", "page") or key.startswith("page_"):
             params.pop(key)
     return params.urlencode()

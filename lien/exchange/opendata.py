@@ -678,11 +678,11 @@ def published() -> Published | None:
     root = Path(settings.LIEN_OPEN_DATA_ROOT)
     try:
         package = json.loads((root / FILES[0]).read_text(encoding="utf-8"))
-        sizes = {name: (root / name).stat().st_size for name in FILES}
-        stamp = (root / FILES[0]).stat().st_mtime
+        stats = {name: (root / name).stat() for name in FILES}
     except (OSError, ValueError):
         return None
-    moment = datetime.datetime.fromtimestamp(stamp, tz=datetime.UTC)
+    moment = datetime.datetime.fromtimestamp(stats[FILES[0]].st_mtime, tz=datetime.UTC)
+    sizes = {name: stat.st_size for name, stat in stats.items()}
     return Published(package, timezone.localtime(moment), sizes)
 
 
