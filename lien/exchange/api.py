@@ -191,6 +191,8 @@ def _in_place(found, query, field: str = "commune"):
     place = _asked_place(query)
     if place is None:
         return found
+    if place.level == Level.COMMUNE:  # the place itself: no walk up the closure table
+        return found.filter(**{field: place})
     if place.level != Level.QPV:
         return found.filter(**{f"{field}__ancestor_links__ancestor": place})
     if "qpv" not in {f.name for f in found.model._meta.get_fields()}:
